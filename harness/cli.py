@@ -1,0 +1,148 @@
+"""The ``voicelane`` command.
+
+Only argparse is imported at start-up: every sub-command imports what it
+needs when it runs, so ``voicelane --help`` answers at once.
+
+Exit codes: 0 pass / GO, 1 a hard rule failed / NO-GO, 2 usage or
+configuration error, 3 the harness itself could not evaluate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+EXIT_USAGE = 2
+EXIT_HARNESS = 3
+
+
+class UsageError(Exception):
+    """Bad arguments or configuration: exit 2 with the message."""
+
+
+def _add_format(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    p.add_argument("-v", "--verbose", action="store_true", help="also list the rules that passed")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="voicelane",
+        description="Run voice-training lanes and verify what they print and write against the voicelane contracts.",
+        epilog="Exit codes: 0 pass/GO, 1 fail/NO-GO, 2 usage error, 3 the harness could not evaluate.",
+    )
+    parser.add_argument("--version", action="version", version=f"voicelane {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    verify = sub.add_parser("verify", help="verify one bundle, status file, dataset manifest or protocol log")
+    vsub = verify.add_subparsers(dest="what", metavar="WHAT", required=True)
+    p = vsub.add_parser("bundle", help="a voice_bundle/1 folder")
+    p.add_argument("path", metavar="DIR")
+    _add_format(p)
+    p = vsub.add_parser("status", help="a train_status/1 document")
+    p.add_argument("path", metavar="FILE")
+    p.add_argument("--root", metavar="DIR", help="where listed artifacts resolve (default: the file's folder)")
+    _add_format(p)
+    p = vsub.add_parser("dataset", help="a dataset_manifest/1 document or NeMo-style JSONL")
+    p.add_argument("path", metavar="FILE")
+    p.add_argument("--root", metavar="DIR", help="where audio paths resolve (default: the manifest's folder)")
+    _add_format(p)
+    p = vsub.add_parser("log", help="a lane's stdout: protocol lines and log lines ('-' reads stdin)")
+    p.add_argument("path", metavar="FILE")
+    p.add_argument("--allow-incomplete", action="store_true", help="do not require the last phase to be complete")
+    p.add_argument("--max-line", type=int, default=64 * 1024, metavar="BYTES", help="line length cap")
+    _add_format(p)
+
+    p = sub.add_parser("rules", help="list the rule catalogue")
+    p.add_argument("--format", choices=("text", "md", "json"), default="text")
+    return parser
+
+
+def _version() -> str:
+    from harness import __version__
+
+    return __version__
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from harness import verify
+
+    if args.what == "bundle":
+        results = verify.verify_bundle(args.path)
+    elif args.what == "status":
+        results = verify.verify_status(args.path, args.root)
+    elif args.what == "dataset":
+        results = verify.verify_dataset(args.path, args.root)
+    else:
+        if args.max_line < 1:
+            raise UsageError("--max-line must be positive")
+        if args.path == "-":
+            results = verify.verify_log(sys.stdin.buffer, allow_incomplete=args.allow_incomplete, max_line=args.max_line)
+        else:
+            if not os.path.isfile(args.path):
+                raise UsageError(f"{args.path}: no such file")
+            results = verify.verify_log(args.path, allow_incomplete=args.allow_incomplete, max_line=args.max_line)
+    return emit(results, args.format, verbose=args.verbose, title=f"{args.what} {args.path}")
+
+
+def emit(results: Sequence[object], fmt: str, *, verbose: bool = False, title: str = "") -> int:
+    from harness import render
+    from harness.results import EXIT_CODES, Result, verdict
+
+    typed = [r for r in results if isinstance(r, Result)]
+    if fmt == "json":
+        render.write_json(render.summary(typed), sys.stdout)
+    else:
+        render.write_text(typed, sys.stdout, verbose=verbose, title=title)
+    return EXIT_CODES[verdict(typed)]
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from harness import render
+    from harness.catalogue import rules
+
+    if args.format == "md":
+        sys.stdout.write(render.rules_markdown())
+    elif args.format == "json":
+        render.write_json([_rule_dict(r) for r in rules()], sys.stdout)
+    else:
+        for r in rules():
+            sys.stdout.write(f"{r.id:<28} {r.code:<28} {r.severity:<4}  {r.description}\n")
+    return 0
+
+
+def _rule_dict(r: object) -> dict[str, object]:
+    from dataclasses import asdict, is_dataclass
+
+    return asdict(r) if is_dataclass(r) and not isinstance(r, type) else {}
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "verify": cmd_verify,
+    "rules": cmd_rules,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"voicelane: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("voicelane: interrupted", file=sys.stderr)
+        return EXIT_HARNESS
+    except BrokenPipeError:
+        return EXIT_HARNESS
+    except Exception as exc:  # the harness itself failed: say so in one line, never a traceback
+        if os.environ.get("VOICELANE_DEBUG"):
+            raise
+        print(f"voicelane: internal error: {type(exc).__name__}: {exc} (set VOICELANE_DEBUG=1 for a traceback)", file=sys.stderr)
+        return EXIT_HARNESS
