@@ -23,6 +23,7 @@ SCHEMA_FILES: dict[str, str] = {
     "train_status/1": "train_status.schema.json",
     "dataset_manifest/1": "dataset_manifest.schema.json",
     "voice_bundle/1": "voice_bundle.schema.json",
+    "lane_spec/1": "lane_spec.schema.json",
 }
 
 
