@@ -23,6 +23,9 @@ SCHEMA_FILES: dict[str, str] = {
     "train_status/1": "train_status.schema.json",
     "dataset_manifest/1": "dataset_manifest.schema.json",
     "voice_bundle/1": "voice_bundle.schema.json",
+    "certificate/1": "certificate.schema.json",
+    "ledger_entry/1": "ledger_entry.schema.json",
+    "readiness/1": "readiness.schema.json",
     "lane_spec/1": "lane_spec.schema.json",
 }
 
