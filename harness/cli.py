@@ -57,6 +57,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("rules", help="list the rule catalogue")
     p.add_argument("--format", choices=("text", "md", "json"), default="text")
+
+    p = sub.add_parser("run", help="run a lane from its spec and judge everything it printed and wrote")
+    p.add_argument("spec", metavar="SPEC", help="lane spec (TOML), e.g. lanes/reference.toml")
+    p.add_argument("--out", metavar="DIR", help="run folder (default: runs/<lane>-<UTC time>); must be empty")
+    p.add_argument("--repeat", type=int, default=1, metavar="N", help="run N times and compare (determinism)")
+    p.add_argument("--snapshot-dir", metavar="DIR", help="compare a normalized snapshot of the run with DIR")
+    p.add_argument("--update-snapshots", action="store_true", help="rewrite the snapshot instead of comparing")
+    p.add_argument("--ledger", metavar="FILE", help="append the run to this ledger (when certificates are enabled)")
+    p.add_argument("--note", metavar="TEXT", help="a note recorded with the run in the ledger")
+    _add_format(p)
     return parser
 
 
@@ -113,6 +123,12 @@ def cmd_rules(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from harness.run.cli import run_command
+
+    return run_command(args)
+
+
 def _rule_dict(r: object) -> dict[str, object]:
     from dataclasses import asdict, is_dataclass
 
@@ -122,6 +138,7 @@ def _rule_dict(r: object) -> dict[str, object]:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "verify": cmd_verify,
     "rules": cmd_rules,
+    "run": cmd_run,
 }
 
 
