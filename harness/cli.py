@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ledger", metavar="FILE", help="append the run to this ledger (when certificates are enabled)")
     p.add_argument("--note", metavar="TEXT", help="a note recorded with the run in the ledger")
     _add_format(p)
+    _add_certificate_parsers(sub)
     return parser
 
 
@@ -135,10 +136,93 @@ def _rule_dict(r: object) -> dict[str, object]:
     return asdict(r) if is_dataclass(r) and not isinstance(r, type) else {}
 
 
+def _add_certificate_parsers(sub: argparse._SubParsersAction) -> None:
+    """verify-certificate, ledger and report (issue 7)."""
+    p = sub.add_parser("verify-certificate", help="re-check a run's certificate against the files on disk")
+    p.add_argument("path", metavar="PATH", help="a run folder or its certificate.json")
+    p.add_argument("--ledger", metavar="FILE", help="also compare with this ledger's entry for the run")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p = sub.add_parser("ledger", help="render the execution ledger as an ordered table")
+    p.add_argument("--ledger", metavar="FILE", help="ledger file (default: $VOICELANE_LEDGER or reports/ledger.jsonl)")
+    p.add_argument("--format", choices=("md", "json"), default="md")
+    p = sub.add_parser("report", help="write readiness.md/.json/.html and decide GO / NO-GO")
+    p.add_argument("--ledger", metavar="FILE", help="ledger file (default: $VOICELANE_LEDGER or reports/ledger.jsonl)")
+    p.add_argument("--runs", nargs="+", type=int, metavar="RUNID", help="gate these runs (default: latest per lane)")
+    p.add_argument("--waivers", metavar="FILE", help="waivers.toml (default: the waivers each run was certified with)")
+    p.add_argument("--out", metavar="DIR", default="reports", help="where the report files go (default: reports)")
+
+
+def cmd_verify_certificate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from harness.certify import verify
+
+    if not os.path.exists(args.path):
+        raise UsageError(f"{args.path}: no such run folder or certificate")
+    check = verify(args.path, ledger=Path(args.ledger) if args.ledger else None)
+    if args.format == "json":
+        from harness import render
+
+        render.write_json(check.to_dict(), sys.stdout)
+    else:
+        sys.stdout.write(f"integrityOk: {'true' if check.integrity_ok else 'false'}\n")
+        sys.stdout.write(f"certificateHash: {check.certificate_hash}\n")
+        for d in check.differences:
+            sys.stdout.write(f"differs: {d}\n")
+    return 0 if check.integrity_ok else 1
+
+
+def cmd_ledger(args: argparse.Namespace) -> int:
+    from harness.ledger import ledger_path, read_ledger, render_markdown
+
+    path = ledger_path(args.ledger)
+    if not path.is_file():
+        raise UsageError(f"{path}: no ledger (run a lane first, or pass --ledger FILE)")
+    read = read_ledger(path)
+    if args.format == "json":
+        from harness import render
+
+        render.write_json({"ledger": str(path), "entries": read.entries, "problems": read.problems}, sys.stdout)
+    else:
+        sys.stdout.write(render_markdown(read))
+    for problem in read.problems:
+        print(f"voicelane: ledger {path}: {problem}", file=sys.stderr)
+    return 0 if read.ok else 1
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from harness.certify import certificate_block
+    from harness.ledger import ledger_path
+    from harness.report.build import make_report
+    from harness.report.gate import GateError
+    from harness.report.markdown import decision_block
+    from harness.waivers import WaiverError, load_waivers
+
+    path = ledger_path(args.ledger)
+    if not path.is_file():
+        raise UsageError(f"{path}: no ledger (run a lane first, or pass --ledger FILE)")
+    try:
+        waivers = load_waivers(args.waivers) if args.waivers else None
+        report = make_report(path, Path(args.out), args.runs, waivers)
+    except (WaiverError, GateError) as exc:
+        raise UsageError(str(exc)) from None
+    sys.stdout.write(decision_block(report.doc))
+    if report.doc["certificate"]:
+        sys.stdout.write(certificate_block(report.doc["certificate"]))
+    for kind, p in report.paths.items():
+        print(f"wrote {kind}: {p}", file=sys.stderr)
+    return 0 if report.go else 1
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "verify": cmd_verify,
     "rules": cmd_rules,
     "run": cmd_run,
+    "verify-certificate": cmd_verify_certificate,
+    "ledger": cmd_ledger,
+    "report": cmd_report,
 }
 
 
