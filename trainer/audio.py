@@ -132,23 +132,28 @@ def griffin_lim(log_mel_spec: np.ndarray, cfg: AudioConfig, voc: VocoderConfig) 
     gen = torch.Generator().manual_seed(voc.seed)
     angles = torch.exp(2j * torch.pi * torch.rand(mag.shape, generator=gen, dtype=torch.float32))
     length = (mag.shape[1] - 1) * cfg.hop_length
+
+    def istft(spec: torch.Tensor) -> torch.Tensor:
+        return torch.istft(
+            spec, n_fft=cfg.n_fft, hop_length=cfg.hop_length, win_length=cfg.win_length,
+            window=window, center=True, length=length,
+        )
+
+    def stft(signal: torch.Tensor) -> torch.Tensor:
+        return torch.stft(
+            signal, n_fft=cfg.n_fft, hop_length=cfg.hop_length, win_length=cfg.win_length,
+            window=window, center=True, pad_mode="reflect", return_complex=True,
+        )
+
     prev = torch.zeros_like(angles)
-    stft_kw = {
-        "n_fft": cfg.n_fft,
-        "hop_length": cfg.hop_length,
-        "win_length": cfg.win_length,
-        "window": window,
-        "center": True,
-    }
     alpha = voc.momentum / (1.0 + voc.momentum)
     for _ in range(voc.n_iter):
-        wav = torch.istft(mag * angles, length=length, **stft_kw)
-        rebuilt = torch.stft(wav, return_complex=True, pad_mode="reflect", **stft_kw)
+        rebuilt = stft(istft(mag * angles))
         angles = rebuilt - alpha * prev
         angles = angles / (angles.abs() + 1e-8)
         prev = rebuilt
-    wav = torch.istft(mag * angles, length=length, **stft_kw).numpy()
-    peak = float(np.max(np.abs(wav))) if wav.size else 0.0
+    wav = istft(mag * angles).numpy()
+    peak = float(np.max(np.abs(wav))) if wav.size > 0 else 0.0
     if peak > 0:
         wav = wav * (0.9 / peak)
     return wav.astype(np.float32)

@@ -73,6 +73,9 @@ def sequence_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Te
 class AcousticModel(nn.Module):
     """Encoder, duration predictor and decoder; see the module docstring."""
 
+    mel_mean: torch.Tensor
+    mel_std: torch.Tensor
+
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         self.cfg = cfg
@@ -108,6 +111,12 @@ class AcousticModel(nn.Module):
         x = self.decoder_in(torch.cat([hidden_exp, mu_exp], dim=1)) * mask
         x = self.decoder(x, mask)
         return (self.proj_mel(x) + mu_exp) * mask
+
+    @torch.no_grad()
+    def set_mel_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        """Per-band mean/std of the training log-mels (std floored to avoid /0)."""
+        self.mel_mean.copy_(mean)
+        self.mel_std.copy_(torch.clamp(std, min=1e-3))
 
     def normalise(self, mel: torch.Tensor) -> torch.Tensor:
         return (mel - self.mel_mean[None, :, None]) / self.mel_std[None, :, None]

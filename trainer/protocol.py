@@ -9,6 +9,7 @@ Every line is flushed at once so a live progress bar sees it.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import sys
@@ -143,7 +144,7 @@ def plan_totals(bases: list[int], fixed: set[int] | frozenset[int] = frozenset()
             i + 1 < len(totals) and totals[i] == totals[i + 1]
         ):
             totals[i] += 1
-    for a, b in zip(totals, totals[1:], strict=False):
+    for a, b in itertools.pairwise(totals):
         if a == b:
             raise AssertionError(f"consecutive phases share a total: {totals}")
     return totals

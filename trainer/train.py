@@ -71,10 +71,9 @@ def _setup_torch(opts: TrainOptions) -> Any:
     torch.set_num_threads(opts.threads)
     torch.use_deterministic_algorithms(True)
     torch.manual_seed(opts.seed)
-    if opts.device == "auto":
+    device = opts.device
+    if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    else:
-        device = opts.device
     if device == "cuda":
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
@@ -123,6 +122,10 @@ def _run(opts: TrainOptions, proto: Protocol, status: StatusWriter) -> dict[str,
     manifest_path = opts.manifest
     root = opts.root if opts.root is not None else manifest_path.parent
     proto.log(f"voicelane reference trainer: manifest={manifest_path} root={root} out={out}")
+    # A one-tick "setup" phase opens the transcript before anything can fail,
+    # so even a run that dies reading its manifest can announce train_status.
+    setup = Phase(proto, "setup", 1)
+    setup.tick(0)
     manifest = read_manifest(manifest_path)
     utts = assign_splits(manifest) if manifest.entries else []
     check_audio_present(utts, root)
@@ -131,10 +134,12 @@ def _run(opts: TrainOptions, proto: Protocol, status: StatusWriter) -> dict[str,
 
     n_export = 9  # 6 bundle files, manifest, verification, status
     totals = plan_totals(
-        [len(utts) + 1, opts.steps, len(test_utts) + 1, n_export], fixed={1}
-    )
+        [1, len(utts) + 1, opts.steps, len(test_utts) + 1, n_export], fixed={0, 2}
+    )[1:]
+    setup.finish(stats={"dataset_items": len(utts)})
     # -- prepare --------------------------------------------------------------
     prep = Phase(proto, "prepare", totals[0])
+    prep.tick(0)
     for u in utts:
         load_utterance(u, root, acfg)
         prep.tick(stats={"dataset_items": prep.current + 1})
@@ -161,8 +166,9 @@ def _run(opts: TrainOptions, proto: Protocol, status: StatusWriter) -> dict[str,
     mcfg = ModelConfig(n_symbols=len(symbols), n_mels=acfg.n_mels, hidden=opts.hidden)
     model = AcousticModel(mcfg)
     train_mels = np.concatenate([u.mel for u in train_utts if u.mel is not None], axis=1)
-    model.mel_mean.copy_(torch.from_numpy(train_mels.mean(axis=1)))
-    model.mel_std.copy_(torch.from_numpy(train_mels.std(axis=1) + 1e-3))
+    model.set_mel_stats(
+        torch.from_numpy(train_mels.mean(axis=1)), torch.from_numpy(train_mels.std(axis=1))
+    )
     untrained = copy.deepcopy(model).eval()
     model.to(device)
     tokens = [torch.tensor(encode(u.symbols, symbol_ids), dtype=torch.long) for u in train_utts]
@@ -200,7 +206,9 @@ def _run(opts: TrainOptions, proto: Protocol, status: StatusWriter) -> dict[str,
     from safetensors.torch import save
 
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    model_bytes = save(state, metadata={"format": "pt", "architecture": "voicelane-fastspeech-mas/1"})
+    # One metadata key only: safetensors keeps metadata in a Rust HashMap whose
+    # iteration order is random per process, so two keys give two byte layouts.
+    model_bytes = save(state, metadata={"format": "pt"})
     bundle_dir = out / BUNDLE_PATH
     inputs = BundleInputs(
         voice_profile_id=VOICE_PROFILE_ID,
