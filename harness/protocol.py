@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -26,9 +27,13 @@ from harness.results import Result
 DEFAULT_MAX_LINE = 64 * 1024
 #: More digits than this cannot be a 64-bit count.
 _MAX_DIGITS = 18
+_KEYWORDS = ("PROGRESS", "STATS", "ARTIFACT")
+_PROGRESS_FAST = re.compile(r"PROGRESS ([0-9]{1,18}) ([0-9]{1,18})\Z")
 
 
-@dataclass(frozen=True, slots=True)
+# Events are slotted, not frozen: a frozen dataclass's __init__ costs several times more,
+# and the parser creates one per protocol line.
+@dataclass(slots=True)
 class Progress:
     line: int
     current: int
@@ -37,14 +42,14 @@ class Progress:
     kind: str = "progress"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Stats:
     line: int
     payload: dict[str, Any]
     kind: str = "stats"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Artifact:
     line: int
     path: str
@@ -69,42 +74,35 @@ def _reject_constant(name: str) -> Any:
     raise _NonFinite(name)
 
 
-@cache
-def _stats_checks() -> dict[str, Callable[[Any], bool]]:
-    """Per reserved key, a fast type check compiled from the stats/1 schema.
+#: JSON Schema type → the Python types orjson/json produce for it (bool is not a number).
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "integer": (int, float),
+    "number": (int, float),
+    "boolean": (bool,),
+    "string": (str,),
+}
 
-    Only ``type`` and ``minimum`` are compiled; the full jsonschema validator
-    produces the message when a fast check fails, so the schema stays the
-    single source of truth.
+ReservedKey = tuple[str, tuple[type, ...], float | None, bool]
+
+
+@cache
+def _reserved_stats() -> tuple[ReservedKey, ...]:
+    """The reserved STATS keys compiled from the stats/1 schema: (key, types, minimum, integral).
+
+    Only ``type`` and ``minimum`` are compiled, and compiling fails loudly if
+    the schema grows another keyword; the full jsonschema validator writes the
+    message when a fast check fails, so the schema stays the single source of
+    truth.
     """
     from contracts import load_schema
 
-    def type_check(kind: str) -> Callable[[Any], bool]:
-        if kind == "integer":
-            return lambda v: (type(v) is int) or (type(v) is float and v.is_integer())
-        if kind == "number":
-            return lambda v: type(v) in (int, float)
-        if kind == "boolean":
-            return lambda v: type(v) is bool
-        if kind == "string":
-            return lambda v: type(v) is str
-        raise ValueError(f"stats/1 uses type {kind!r}, which the fast path does not compile")
-
-    checks: dict[str, Callable[[Any], bool]] = {}
+    out: list[ReservedKey] = []
     for key, prop in load_schema("stats/1").get("properties", {}).items():
         unknown = set(prop) - {"type", "minimum", "description"}
-        if unknown:
-            raise ValueError(f"stats/1 property {key} uses {sorted(unknown)}; extend the fast path")
-        is_type = type_check(prop["type"])
-        if "minimum" in prop:
-            checks[key] = _at_least(is_type, prop["minimum"])
-        else:
-            checks[key] = is_type
-    return checks
-
-
-def _at_least(is_type: Callable[[Any], bool], low: float) -> Callable[[Any], bool]:
-    return lambda v: is_type(v) and v >= low
+        if unknown or prop["type"] not in _JSON_TYPES:
+            raise ValueError(f"stats/1 property {key} uses {sorted(unknown) or prop['type']}; extend the fast path")
+        out.append((key, _JSON_TYPES[prop["type"]], prop.get("minimum"), prop["type"] == "integer"))
+    return tuple(out)
 
 
 class ProtocolParser:
@@ -127,7 +125,9 @@ class ProtocolParser:
         self._discard_len = 0
         self._tick = 0  # 0: before first PROGRESS, 1: in a tick, 2: after an ARTIFACT
         self._phase = 0
-        self._checks = _stats_checks()
+        self._reserved: dict[str, tuple[tuple[type, ...], float | None, bool]] = {
+            key: (types, low, integral) for key, types, low, integral in _reserved_stats()
+        }
         self._closed = False
 
     # ── framing ──────────────────────────────────────────────────────────
@@ -192,22 +192,89 @@ class ProtocolParser:
         self._discard_len = 0
 
     def _block(self, block: bytes, out: list[Event]) -> None:
-        """Whole lines joined by ``\\n``: decode once, then classify each line."""
+        """Whole lines joined by ``\\n``: decode once, then classify.
+
+        Fast path: when the block is valid UTF-8 and no line is over the cap,
+        a regex finds the lines that start with a keyword and every other line
+        is counted as a log line without touching Python code. Otherwise each
+        line goes through the careful per-line path. Both give the same result.
+        """
         try:
             text = block.decode("utf-8")
         except UnicodeDecodeError:
             for raw in block.split(b"\n"):
                 self._line_bytes(raw, out)
             return
-        check_len = len(block) > self.max_line
-        for line in text.split("\n"):
-            if check_len and len(line) > self.max_line // 4 and len(line.encode()) > self.max_line:
-                self.lines += 1
-                self._finding(
-                    "PROTO-line-length", f"line is {len(line.encode())} bytes, over the {self.max_line}-byte cap"
-                )
+        lines = text.split("\n")
+        if len(block) > self.max_line and max(map(len, lines)) > self.max_line // 4:
+            for line in lines:
+                if len(line) > self.max_line // 4 and len(line.encode()) > self.max_line:
+                    self.lines += 1
+                    size = len(line.encode())
+                    self._finding("PROTO-line-length", f"line is {size} bytes, over the {self.max_line}-byte cap")
+                    continue
+                self._line(line, out)
+            return
+        self._scan(lines, out)
+
+    def _scan(self, lines: list[str], out: list[Event]) -> None:
+        """Classify the lines of a clean block; the common well-formed cases are inlined.
+
+        A PROGRESS that continues the current phase and a STATS object inside
+        a tick are handled here; anything else (a new phase, a regression, bad
+        JSON, a wrong order) goes through the per-line path, which is the
+        reference behaviour the fast path must agree with.
+        """
+        base = self.lines
+        matched = 0
+        loads = orjson.loads
+        for index, line in enumerate(lines, start=base + 1):
+            if not line.startswith(_KEYWORDS):
                 continue
-            self._line(line, out)
+            matched += 1
+            if line[-1:] == "\r":
+                line = line[:-1]
+            event: Event | None = None
+            if line[0] == "P":
+                m = _PROGRESS_FAST.match(line)
+                last = self.last_progress
+                if m is not None and last is not None:
+                    current, total = int(m[1]), int(m[2])
+                    if total == last.total and last.current <= current <= total:
+                        self._tick = 1
+                        event = self.last_progress = Progress(index, current, total, last.phase)
+            elif self._tick == 1 and line.startswith("STATS {"):
+                try:
+                    value = loads(line[6:])
+                except orjson.JSONDecodeError:
+                    value = None
+                if type(value) is dict and self._reserved_ok(value):
+                    event = Stats(index, value)
+            if event is None:
+                self.lines = index - 1
+                self._line(line, out)
+            else:
+                self.events += 1
+                out.append(event)
+                if self.on_event is not None:
+                    self.on_event(event)
+        total_lines = len(lines)
+        self.lines = base + total_lines
+        self.log_lines += total_lines - matched
+
+    def _reserved_ok(self, value: dict[str, Any]) -> bool:
+        """Reserved STATS keys have their schema types (the compiled fast check)."""
+        reserved = self._reserved
+        for key, v in value.items():
+            spec = reserved.get(key)
+            if spec is None:
+                continue
+            types, low, integral = spec
+            if type(v) not in types or (integral and type(v) is float and not v.is_integer()):
+                return False
+            if low is not None and v < low:
+                return False
+        return True
 
     def _line_bytes(self, raw: bytes, out: list[Event]) -> None:
         if len(raw) > self.max_line:
@@ -238,10 +305,13 @@ class ProtocolParser:
             self.log_lines += 1
             return
         if event is not None:
-            self.events += 1
-            out.append(event)
-            if self.on_event is not None:
-                self.on_event(event)
+            self._emit(event, out)
+
+    def _emit(self, event: Event, out: list[Event]) -> None:
+        self.events += 1
+        out.append(event)
+        if self.on_event is not None:
+            self.on_event(event)
 
     @staticmethod
     def _split(line: str, keyword: str) -> tuple[str, str]:
@@ -277,7 +347,10 @@ class ProtocolParser:
         if form != "ok" or len(parts) != 2 or not all(p.isascii() and p.isdigit() for p in parts):
             self._malformed("PROGRESS", form, "PROGRESS needs two non-negative integers: PROGRESS <current> <total>")
             return None
-        cur_s, tot_s = parts
+        return self._on_progress(parts[0], parts[1])
+
+    def _on_progress(self, cur_s: str, tot_s: str) -> Progress | None:
+        """A grammatical PROGRESS line (ASCII digit strings): range, phase and monotonicity."""
         # A PROGRESS line opens a tick even when its numbers are out of range.
         self._tick = 1
         if len(cur_s) > _MAX_DIGITS or len(tot_s) > _MAX_DIGITS:
@@ -309,6 +382,10 @@ class ProtocolParser:
         if form != "ok":
             self._malformed("STATS", form, "")
             return None
+        return self._on_stats(payload)
+
+    def _on_stats(self, payload: str) -> Stats | None:
+        """A STATS payload: tick order, JSON, object, finite numbers, reserved key types."""
         if self._tick == 0:
             self._finding("PROTO-tick-order", "STATS before the first PROGRESS")
         elif self._tick == 2:
@@ -322,10 +399,8 @@ class ProtocolParser:
         if type(value) is not dict:
             self._finding("PROTO-stats-object", f"STATS payload is a JSON {_json_type(value)}, not an object")
             return None
-        for key, check in self._checks.items():
-            if key in value and not check(value[key]):
-                self._stats_schema_finding(value)
-                break
+        if not self._reserved_ok(value):
+            self._stats_schema_finding(value)
         return Stats(self.lines, value)
 
     def _stats_fallback(self, payload: str) -> Any:
@@ -346,7 +421,7 @@ class ProtocolParser:
     def _stats_schema_finding(self, value: dict[str, Any]) -> None:
         from harness.schemas import schema_errors
 
-        reserved = {k: value[k] for k in self._checks if k in value}
+        reserved = {k: value[k] for k in self._reserved if k in value}
         errors = schema_errors("stats/1", reserved)
         self._finding("PROTO-stats-schema", "; ".join(errors) or "reserved STATS key has the wrong type")
 
