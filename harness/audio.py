@@ -5,9 +5,6 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-import numpy as np
-import soundfile as sf
-
 #: Frames per block while scanning a file for loudness.
 BLOCK_FRAMES = 1 << 16
 #: Peak absolute amplitude (full scale = 1.0) under which audio counts as silent (-60 dBFS).
@@ -32,6 +29,9 @@ class AudioInfo:
 
 def probe_fd(fd: int, *, measure_peak: bool = False) -> AudioInfo:
     """Read header facts (and, if asked, the peak amplitude) of the audio in ``fd``."""
+    import numpy as np  # imported here: numpy and libsndfile cost a third of the start-up time
+    import soundfile as sf
+
     raw = io.FileIO(fd, "rb", closefd=False)
     try:
         with sf.SoundFile(raw) as snd:
