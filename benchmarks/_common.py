@@ -24,7 +24,9 @@ def run_cmd(argv: Sequence[str], **kwargs: object) -> Callable[[], object]:
     return lambda: subprocess.run(list(argv), check=True, stdout=subprocess.DEVNULL, **kwargs)  # type: ignore[call-overload]
 
 
-def compare(name: str, candidate: Callable[[], object], baseline: Callable[[], object], *, rounds: int, goal: float) -> float:
+def compare(
+    name: str, candidate: Callable[[], object], baseline: Callable[[], object], *, rounds: int, goal: float
+) -> float:
     candidate(), baseline()  # warm the page cache and imports for both
     cand, base = [], []
     for _ in range(rounds):

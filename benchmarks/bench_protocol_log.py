@@ -28,7 +28,13 @@ def make_log(path: Path, lines: int) -> None:
     with path.open("wb") as f:
         for step in range(1, ticks + 1):
             f.write(f"PROGRESS {step} {ticks}\n".encode())
-            stats = {"step": step, "loss": round(1.0 / step, 6), "lr": 0.001, "elapsed_s": step * 0.01, "phase": "train"}
+            stats = {
+                "step": step,
+                "loss": round(1.0 / step, 6),
+                "lr": 0.001,
+                "elapsed_s": step * 0.01,
+                "phase": "train",
+            }
             f.write(b"STATS " + json.dumps(stats).encode() + b"\n")
             f.write(f"step {step}: batch of 16 utterances, grad norm 0.93\n".encode())
 

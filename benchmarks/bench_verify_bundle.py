@@ -30,7 +30,7 @@ def make_bundle(root: Path, sizes: list[int]) -> list[Path]:
     rng = np.random.default_rng(0)
     paths = []
     for i, size in enumerate(sizes):
-        path = root / (f"model.safetensors" if i == 0 else f"shard{i}.bin")
+        path = root / ("model.safetensors" if i == 0 else f"shard{i}.bin")
         with path.open("wb") as f:
             left = size
             while left:

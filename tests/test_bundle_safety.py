@@ -62,17 +62,32 @@ def assert_stayed_inside(root: Path, opens: list[tuple[str, bool]]) -> None:
 
 
 names = st.sampled_from(["a", "b", "sample.wav", "model.bin", "manifest.json", "..", ".", "", "x.safetensors"])
-rel_paths = st.lists(names, min_size=1, max_size=4).map("/".join) | st.sampled_from(["/etc/passwd", "a\\..\\b", "a\x00b"])
+rel_paths = st.lists(names, min_size=1, max_size=4).map("/".join) | st.sampled_from(
+    ["/etc/passwd", "a\\..\\b", "a\x00b"]
+)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     listed=st.lists(st.tuples(rel_paths, st.integers(-1, 50)), max_size=6),
-    present=st.lists(st.tuples(st.sampled_from(["a", "b", "sample.wav", "model.bin", "sub/c"]), st.binary(max_size=30)), max_size=4),
-    links=st.lists(st.tuples(st.sampled_from(["l1", "sample.wav", "sub"]), st.sampled_from(["../outside", "/etc", "a", "../../"])), max_size=2),
-    extra=st.dictionaries(st.sampled_from(["licenses", "model", "created_at"]), st.none() | st.text(max_size=5) | st.dictionaries(st.sampled_from(["path", "commercial_use_allowed"]), st.booleans() | st.text(max_size=8)), max_size=2),
+    present=st.lists(
+        st.tuples(st.sampled_from(["a", "b", "sample.wav", "model.bin", "sub/c"]), st.binary(max_size=30)), max_size=4
+    ),
+    links=st.lists(
+        st.tuples(st.sampled_from(["l1", "sample.wav", "sub"]), st.sampled_from(["../outside", "/etc", "a", "../../"])),
+        max_size=2,
+    ),
+    extra=st.dictionaries(
+        st.sampled_from(["licenses", "model", "created_at"]),
+        st.none()
+        | st.text(max_size=5)
+        | st.dictionaries(st.sampled_from(["path", "commercial_use_allowed"]), st.booleans() | st.text(max_size=8)),
+        max_size=2,
+    ),
 )
-def test_generated_bundles(tmp_path_factory: pytest.TempPathFactory, listed: list, present: list, links: list, extra: dict) -> None:
+def test_generated_bundles(
+    tmp_path_factory: pytest.TempPathFactory, listed: list, present: list, links: list, extra: dict
+) -> None:
     base = tmp_path_factory.mktemp("hostile")
     (base / "outside").write_bytes(b"secret")
     root = base / "bundle"
@@ -111,7 +126,10 @@ def test_fifo_in_bundle_does_not_hang(tmp_path: Path) -> None:
                 "voice_profile_id": "v",
                 "display_name": "V",
                 "created_at": "2026-01-01T00:00:00Z",
-                "files": [{"path": "sample.wav", "sha256": "0" * 64, "bytes": 0}, {"path": "model.bin", "sha256": "0" * 64, "bytes": 0}],
+                "files": [
+                    {"path": "sample.wav", "sha256": "0" * 64, "bytes": 0},
+                    {"path": "model.bin", "sha256": "0" * 64, "bytes": 0},
+                ],
             }
         )
     )

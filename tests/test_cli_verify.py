@@ -66,7 +66,14 @@ def test_log_from_stdin_and_allow_incomplete() -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [[], ["verify"], ["verify", "bogus", "x"], ["verify", "log", "/no/such/file"], ["verify", "log", "-", "--max-line", "0"], ["nope"]],
+    [
+        [],
+        ["verify"],
+        ["verify", "bogus", "x"],
+        ["verify", "log", "/no/such/file"],
+        ["verify", "log", "-", "--max-line", "0"],
+        ["nope"],
+    ],
 )
 def test_usage_errors_exit_2_without_traceback(args: list[str]) -> None:
     proc = voicelane(*args)

@@ -67,8 +67,16 @@ def test_existing_documents_stay_valid() -> None:
         ("train_status/1", {"job_type": "x", "state": "error"}, "error"),
         ("train_status/1", {"job_type": "x", "state": "blocked", "error": {"code": "c"}}, "message"),
         ("train_status/1", {**DOTTIE_STATUS, "stats": {"loss": "low"}}, "loss"),
-        ("dataset_manifest/1", {"manifest_version": "dataset_manifest/1", "entries": [{"text": "a"}]}, "audio_filepath"),
-        ("dataset_manifest/1", {"manifest_version": "dataset_manifest/1", "entries": [], "sample_rate": 0}, "sample_rate"),
+        (
+            "dataset_manifest/1",
+            {"manifest_version": "dataset_manifest/1", "entries": [{"text": "a"}]},
+            "audio_filepath",
+        ),
+        (
+            "dataset_manifest/1",
+            {"manifest_version": "dataset_manifest/1", "entries": [], "sample_rate": 0},
+            "sample_rate",
+        ),
     ],
 )
 def test_schema_rejects(contract: str, doc: dict, needle: str) -> None:
@@ -105,4 +113,6 @@ def test_catalogue_is_well_formed() -> None:
 
 
 def test_docs_rules_md_is_generated_from_the_catalogue() -> None:
-    assert (ROOT / "docs" / "rules.md").read_text() == rules_markdown(), "run: voicelane rules --format md > docs/rules.md"
+    assert (ROOT / "docs" / "rules.md").read_text() == rules_markdown(), (
+        "run: voicelane rules --format md > docs/rules.md"
+    )

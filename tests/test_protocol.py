@@ -53,12 +53,12 @@ def test_plain_log_lines(line: bytes) -> None:
         (b"PROGRESS \xd9\xa1 \xd9\xa1\n", "malformed_line"),  # Arabic-Indic digits are not DIGIT
         (b"ARTIFACT \nPROGRESS 1 1\n", "malformed_line"),
         (b"PROGRESS 1 1\nSTATS\n", "malformed_line"),
-        (b"PROGRESS 1 1\nSTATS {\"a\": 1,}\n", "stats_invalid_json"),
-        (b"PROGRESS 1 1\nSTATS \"text\"\n", "stats_not_object"),
-        (b"PROGRESS 1 1\nSTATS {\"loss\": Infinity}\n", "stats_non_finite"),
-        (b"PROGRESS 1 1\nSTATS {\"loss\": 1e999}\n", "stats_non_finite"),
-        (b"PROGRESS 1 1\nSTATS {\"bundle_valid\": 1}\n", "stats_invalid"),
-        (b"PROGRESS 1 1\nSTATS {\"lr\": -0.1}\n", "stats_invalid"),
+        (b'PROGRESS 1 1\nSTATS {"a": 1,}\n', "stats_invalid_json"),
+        (b'PROGRESS 1 1\nSTATS "text"\n', "stats_not_object"),
+        (b'PROGRESS 1 1\nSTATS {"loss": Infinity}\n', "stats_non_finite"),
+        (b'PROGRESS 1 1\nSTATS {"loss": 1e999}\n', "stats_non_finite"),
+        (b'PROGRESS 1 1\nSTATS {"bundle_valid": 1}\n', "stats_invalid"),
+        (b'PROGRESS 1 1\nSTATS {"lr": -0.1}\n', "stats_invalid"),
         (b"PROGRESS 2 1\nPROGRESS 1 1\n", "progress_out_of_range"),
         (b"PROGRESS 1 9999999999999999999\nPROGRESS 1 1\n", "progress_out_of_range"),
         (b"PROGRESS 3 5\nPROGRESS 2 5\nPROGRESS 5 5\n", "progress_regressed"),
@@ -109,7 +109,10 @@ def test_final_line_without_newline_counts() -> None:
 protocolish = st.lists(
     st.one_of(
         st.builds(lambda a, b: f"PROGRESS {a} {b}".encode(), st.integers(0, 20), st.integers(0, 20)),
-        st.builds(lambda d: b"STATS " + json.dumps(d).encode(), st.dictionaries(st.sampled_from(["loss", "step", "x"]), st.integers(-3, 3) | st.floats(allow_nan=True))),
+        st.builds(
+            lambda d: b"STATS " + json.dumps(d).encode(),
+            st.dictionaries(st.sampled_from(["loss", "step", "x"]), st.integers(-3, 3) | st.floats(allow_nan=True)),
+        ),
         st.just(b"ARTIFACT a/b.bin"),
         st.sampled_from([b"STATS {", b"PROGRESS", b"PROGRESSIVE", b"STATS []", b"\xff\xfe", b"\r", b"x" * 300]),
         st.binary(max_size=40),
@@ -162,6 +165,8 @@ def test_never_raises_and_classifies_every_line(data: bytes) -> None:
     expected_lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     assert parser.lines == expected_lines
     # every line is exactly one of: event, log line, or line-level finding
-    line_findings = {f.line for f in parser.findings if f.rule_id in ("PROTO-utf8", "PROTO-line-length", "PROTO-grammar")}
+    line_findings = {
+        f.line for f in parser.findings if f.rule_id in ("PROTO-utf8", "PROTO-line-length", "PROTO-grammar")
+    }
     event_lines = {e.line for e in events}
     assert parser.log_lines + len(event_lines | line_findings) <= parser.lines
