@@ -193,7 +193,9 @@ def _snapshot_ledger(tmp_path: Path) -> Path:
 
 
 def _mask(text: str, tmp_path: Path, ledger: Path) -> str:
-    text = text.replace(str(tmp_path), "<TMP>")
+    from harness.report.escape import md
+
+    text = text.replace(str(tmp_path), "<TMP>").replace(md(str(tmp_path)), "<TMP>")
     for line in ledger.read_text().splitlines():
         text = text.replace(json.loads(line)["certificateHash"], "<CERTIFICATE-HASH>")
     return re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<TRACE-ID>", text)

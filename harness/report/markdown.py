@@ -39,7 +39,7 @@ def render(doc: dict[str, Any]) -> str:
         "# Readiness report",
         "",
         f"Generated {doc['generated_at']} by voicelane {doc['harness_version']} from ledger "
-        f"`{md(doc['ledger']['path'])}` ({doc['ledger']['entries']} entries).",
+        f"{md(doc['ledger']['path'])} ({doc['ledger']['entries']} entries).",
         "",
         f"**Decision: {doc['decision']['verdict']}**",
         "",
