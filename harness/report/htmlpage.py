@@ -14,7 +14,7 @@ from harness.report.escape import html as h
 CSS = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1150px;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:13px;width:100%}
-th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top;word-break:break-all}
+th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 th{background:#f3f3f3}
 .verdict{font-size:40px;font-weight:700;padding:.3em .6em;border-radius:8px;display:inline-block}
 .GO{background:#d4f8d4;color:#0a5d0a}.NO-GO{background:#fde0e0;color:#8b0000}
