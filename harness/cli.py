@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--update-snapshots", action="store_true", help="rewrite the snapshot instead of comparing")
     p.add_argument("--ledger", metavar="FILE", help="append the run to this ledger (when certificates are enabled)")
     p.add_argument("--note", metavar="TEXT", help="a note recorded with the run in the ledger")
+    p.add_argument("--junit", metavar="FILE", help="also write the rule results as JUnit XML to FILE")
     _add_format(p)
     _add_certificate_parsers(sub)
     return parser
@@ -150,6 +151,7 @@ def _add_certificate_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--runs", nargs="+", type=int, metavar="RUNID", help="gate these runs (default: latest per lane)")
     p.add_argument("--waivers", metavar="FILE", help="waivers.toml (default: the waivers each run was certified with)")
     p.add_argument("--out", metavar="DIR", default="reports", help="where the report files go (default: reports)")
+    p.add_argument("--junit", metavar="FILE", help="also write the decision and the gated runs as JUnit XML")
 
 
 def cmd_verify_certificate(args: argparse.Namespace) -> int:
@@ -209,8 +211,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     except (WaiverError, GateError) as exc:
         raise UsageError(str(exc)) from None
     sys.stdout.write(decision_block(report.doc))
-    if report.doc["certificate"]:
-        sys.stdout.write(certificate_block(report.doc["certificate"]))
+    cert = certificate_block(report.doc["certificate"]) if report.doc["certificate"] else ""
+    sys.stdout.write(cert)
+    from harness.ci import report_outputs
+
+    report_outputs(report.doc, args.junit, cert)
     for kind, p in report.paths.items():
         print(f"wrote {kind}: {p}", file=sys.stderr)
     return 0 if report.go else 1

@@ -52,4 +52,7 @@ def run_command(args: argparse.Namespace) -> int:
         results = [Result.from_dict(r) for r in doc["results"]]
         write_text(results, sys.stdout, verbose=args.verbose, title=f"lane {spec.name}")
         sys.stdout.write(f"run folder: {run_dir}\n")
+    from harness.ci import run_outputs
+
+    run_outputs(doc, getattr(args, "junit", None), args.format)
     return code
