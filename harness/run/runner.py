@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness.protocol import Artifact, Progress, ProtocolParser, Stats
+from harness.protocol import Progress, ProtocolParser
 from harness.run.adapters.base import Adapter, LaneHandle, Launch, SpawnError
 from harness.run.live import LiveView
 from harness.run.logs import CappedLog
@@ -36,7 +36,6 @@ ORPHAN_GRACE_S = 0.3
 #: After SIGKILL, how long to wait for the pipes to close before giving up on them.
 DRAIN_AFTER_KILL_S = 2.0
 MAX_ARTIFACTS = 10_000
-MAX_STATS_KEYS = 4096
 
 
 @dataclass(slots=True)
@@ -60,7 +59,7 @@ class Attempt:
     parser: ProtocolParser | None = None
     artifacts: list[tuple[int, str]] = field(default_factory=list)
     artifacts_dropped: int = 0
-    stats: dict[str, Any] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)  # latest value of each gated STATS key
     stdout_bytes: int = 0
     stderr_bytes: int = 0
 
@@ -161,6 +160,7 @@ def _supervise(
 ) -> None:
     parser = attempt.parser
     assert parser is not None
+    gated = tuple(gate.name for gate in spec.metrics)
     sel = selectors.DefaultSelector()
     sel.register(handle.stdout_fd, selectors.EVENT_READ, "stdout")
     sel.register(handle.stderr_fd, selectors.EVENT_READ, "stderr")
@@ -186,7 +186,7 @@ def _supervise(
             events = parser.feed(data)
             if events:
                 transcript.write(events, now - t0)
-                _absorb(attempt, events, view)
+                _absorb(attempt, events, view, gated)
         now = time.monotonic()
         elapsed = now - t0
         view.tick(elapsed)
@@ -227,7 +227,7 @@ def _supervise(
     events = parser.close()
     if events:
         transcript.write(events, time.monotonic() - t0)
-        _absorb(attempt, events, view)
+        _absorb(attempt, events, view, gated)
 
 
 def _record_exit(attempt: Attempt, rc: int) -> None:
@@ -238,26 +238,27 @@ def _record_exit(attempt: Attempt, rc: int) -> None:
         attempt.exit_code = rc
 
 
-def _absorb(attempt: Attempt, events: list[Any], view: LiveView) -> None:
-    """Keep what the checks need from the events: artifacts, the latest value of each STATS key."""
+def _absorb(attempt: Attempt, events: list[Any], view: LiveView, gated: tuple[str, ...]) -> None:
+    """Keep what the checks need from the events: artifacts, the latest value of each gated STATS key.
+
+    Runs once per stdout chunk over its events, so it only looks at what it must.
+    """
     loss: float | None = None
-    progress: Progress | None = None
     stats = attempt.stats
     for event in events:
-        if isinstance(event, Progress):
-            progress = event
-        elif isinstance(event, Stats):
+        kind = event.kind
+        if kind == "stats":
             payload = event.payload
-            if len(stats) < MAX_STATS_KEYS:
-                stats.update(payload)
-            else:
-                stats.update((k, v) for k, v in payload.items() if k in stats)
+            if gated:
+                for key in gated:
+                    if key in payload:
+                        stats[key] = payload[key]
             value = payload.get("loss")
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if type(value) is float or type(value) is int:
                 loss = float(value)
-        elif isinstance(event, Artifact):
+        elif kind == "artifact":
             if len(attempt.artifacts) < MAX_ARTIFACTS:
                 attempt.artifacts.append((event.line, event.path))
             else:
                 attempt.artifacts_dropped += 1
-    view.update(progress, loss)
+    view.update(attempt.parser.last_progress if attempt.parser else None, loss)
