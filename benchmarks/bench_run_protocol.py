@@ -61,6 +61,7 @@ def main() -> None:
         def candidate() -> None:
             out = root / f"run-{next(counter)}"
             argv = [PY, "-m", "harness", "run", str(root / "lane.toml"), "--out", str(out), "--format", "json"]
+            argv += ["--ledger", str(root / "ledger.jsonl")]
             done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
             assert done.returncode == 0, f"voicelane run exited {done.returncode}; see {out}"
 
