@@ -1,6 +1,7 @@
 """Every routine task is a nox session.
 
     nox -s demo         the main job: the reference lane through the harness, ending in a readiness report
+    nox -s conformance  the reference lane through the pytest plugin, with JUnit output
     nox -s tests        the test suite (unit, property, snapshot, trainer smoke tests)
     nox -s lint         ruff, mypy, and every schema against the 2020-12 metaschema
     nox -s bench        benchmarks, each printed as a ratio against its baseline
@@ -47,15 +48,21 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
-    """The main job: verify the committed good fixtures and print the findings."""
+    """The main job: run the reference lane, certify it, append to the ledger, write the readiness report.
+
+    Prints the GO / NO-GO block and the certificate block; fails on NO-GO.
+    Extra arguments go to ``voicelane run`` (e.g. ``nox -s demo -- --repeat 2``).
+    """
+    import json
+    import time
+    from pathlib import Path
+
     _install(session)
-    for what, path in [
-        ("bundle", "fixtures/good/bundle"),
-        ("status", "fixtures/good/train_status.json"),
-        ("dataset", "fixtures/good/dataset/dataset_manifest.json"),
-        ("log", "fixtures/good/stdout.log"),
-    ]:
-        session.run("voicelane", "verify", what, path, "--verbose")
+    run_dir = Path("runs") / time.strftime("demo-%Y%m%dT%H%M%SZ", time.gmtime())
+    session.run("voicelane", "run", "lanes/reference.toml", "--out", str(run_dir), *session.posargs, success_codes=[0, 1])
+    meta = json.loads((run_dir / "certificate.meta.json").read_text())
+    session.run("voicelane", "report", "--runs", str(meta["runId"]), "--out", "reports")
+    session.log(f"run folder: {run_dir}; report: reports/readiness.html")
 
 
 @nox.session(python=PYTHON)
