@@ -186,7 +186,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             continue
         seen[spec.name] = spec.path
         lane = LaneCollector.from_parent(session, name=spec.name, nodeid=spec.name, path=spec.path, spec=spec)
-        items.extend(lane.collect())
+        items.extend(session.genitems(lane))  # through the collect hooks, so reporters count the items
 
 
 class RuleItem(pytest.Item):
