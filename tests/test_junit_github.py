@@ -190,7 +190,7 @@ def test_report_junit_applies_waivers(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / "result.json").write_text(json.dumps(hostile_doc()))
-    report = {
+    report: dict[str, Any] = {
         "generated_at": "2026-01-01T00:00:00Z",
         "runs": [{"runId": 7, "lane": "evil", "verdict": "FAIL", "certificateHash": "00", "gated": True}],
         "decision": {
