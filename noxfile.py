@@ -71,3 +71,25 @@ def bench(session: nox.Session) -> None:
     _install(session)
     for script in sorted(__import__("pathlib").Path("benchmarks").glob("bench_*.py")):
         session.run("python", str(script), *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def conformance(session: nox.Session) -> None:
+    """The reference lane through the pytest plugin: one test per rule, plus the gate's checks, as JUnit XML.
+
+    Runs the lane once (a couple of minutes on CPU); the run folder stays under reports/conformance/.
+    Extra arguments go to pytest (e.g. ``nox -s conformance -- --voicelane=lanes/reference-docker.toml``).
+    """
+    _install(session)
+    session.run(
+        "pytest",
+        "--voicelane=lanes/reference.toml",
+        "--voicelane-out=reports/conformance",
+        "--junitxml=reports/conformance-junit.xml",
+        "-p",
+        "no:cacheprovider",
+        "-rfEs",
+        "tests/conformance",
+        *session.posargs,
+        env={"SOURCE_DATE_EPOCH": "1767225600"},
+    )
