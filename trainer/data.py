@@ -208,9 +208,10 @@ def load_utterance(utt: Utterance, root: Path, cfg: AudioConfig) -> None:
     """Read, check and featurise one utterance in place."""
     rel = utt.entry["audio_filepath"]
     path = resolve_audio(root, rel)
-    if "sha256" in utt.entry and sha256_file(path) != utt.entry["sha256"]:
+    digest, size = sha256_file(path), path.stat().st_size
+    if utt.entry.get("sha256", digest) != digest:
         raise DatasetError("dataset_invalid", f"sha256 mismatch for {rel}", {"path": rel})
-    if "bytes" in utt.entry and path.stat().st_size != utt.entry["bytes"]:
+    if utt.entry.get("bytes", size) != size:
         raise DatasetError("dataset_invalid", f"byte count mismatch for {rel}", {"path": rel})
     try:
         audio, sr = sf.read(path, dtype="float32", always_2d=True)
@@ -225,6 +226,14 @@ def load_utterance(utt: Utterance, root: Path, cfg: AudioConfig) -> None:
     mono = audio.mean(axis=1)
     if mono.size < cfg.n_fft:
         raise DatasetError("dataset_invalid", f"{rel} is too short to featurise")
+    # Record what was actually trained on (a JSONL input may lack these facts).
+    utt.entry.update(
+        sha256=digest,
+        bytes=size,
+        sample_rate=sr,
+        duration=round(mono.size / sr, 6),
+        split=utt.split,
+    )
     utt.audio = mono
     utt.mel = log_mel(mono, cfg)
 

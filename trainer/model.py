@@ -26,7 +26,7 @@ class ModelConfig:
 
     n_symbols: int
     n_mels: int = 80
-    hidden: int = 128
+    hidden: int = 96
     kernel: int = 5
     encoder_layers: int = 4
     decoder_layers: int = 4

@@ -82,10 +82,11 @@ class Protocol:
         """One well-ordered tick: PROGRESS, optional STATS, optional ARTIFACTs."""
         if not (total > 0 and 0 <= current <= total):
             raise ValueError(f"bad progress {current}/{total}")
+        payload = dumps(stats) if stats else None  # fail before writing half a tick
         self._emit(f"PROGRESS {current} {total}")
         self.last_progress = (current, total)
-        if stats:
-            self._emit("STATS " + dumps(stats))
+        if payload is not None:
+            self._emit("STATS " + payload)
         for path in artifacts:
             self._emit(f"ARTIFACT {path}")
             if path not in self.announced:

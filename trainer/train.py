@@ -48,15 +48,15 @@ class TrainOptions:
     manifest: Path
     root: Path | None = None
     out: Path = Path("out")
-    steps: int = 600
+    steps: int = 400
     seed: int = 1234
     threads: int = 2
     device: str = "auto"
     batch_size: int = 16
-    lr: float = 2e-3
+    lr: float = 3e-3
     flat_start_steps: int = 30
     log_every: int = 10
-    hidden: int = 128
+    hidden: int = 96
     length_scale: float = 1.0
 
 
