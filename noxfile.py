@@ -1,10 +1,10 @@
 """Every routine task is a nox session.
 
-    nox -s demo         the main job: the reference lane through the harness, ending in a readiness report
-    nox -s conformance  the reference lane through the pytest plugin, with JUnit output
-    nox -s tests        the test suite (unit, property, snapshot, trainer smoke tests)
-    nox -s lint         ruff, mypy, and every schema against the 2020-12 metaschema
-    nox -s bench        benchmarks, each printed as a ratio against its baseline
+nox -s demo         the main job: the reference lane through the harness, ending in a readiness report
+nox -s conformance  the reference lane through the pytest plugin, with JUnit output
+nox -s tests        the test suite (unit, property, snapshot, trainer smoke tests)
+nox -s lint         ruff, mypy, and every schema against the 2020-12 metaschema
+nox -s bench        benchmarks, each printed as a ratio against its baseline
 """
 
 from __future__ import annotations
@@ -59,7 +59,9 @@ def demo(session: nox.Session) -> None:
 
     _install(session)
     run_dir = Path("runs") / time.strftime("demo-%Y%m%dT%H%M%SZ", time.gmtime())
-    session.run("voicelane", "run", "lanes/reference.toml", "--out", str(run_dir), *session.posargs, success_codes=[0, 1])
+    session.run(
+        "voicelane", "run", "lanes/reference.toml", "--out", str(run_dir), *session.posargs, success_codes=[0, 1]
+    )
     meta = json.loads((run_dir / "certificate.meta.json").read_text())
     session.run("voicelane", "report", "--runs", str(meta["runId"]), "--out", "reports")
     session.log(f"run folder: {run_dir}; report: reports/readiness.html")

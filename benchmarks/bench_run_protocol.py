@@ -19,20 +19,21 @@ from pathlib import Path
 
 from _common import PY, compare
 
-LANE = '''\
+LANE = """\
 import json, os, sys
 total = int(os.environ["BENCH_LINES"]) // 3
 write = sys.stdout.buffer.write
 batch = []
 for step in range(1, total + 1):
     batch.append(f"PROGRESS {step} {total}\\n")
-    batch.append('STATS {"step": %d, "loss": %.6f, "lr": 0.001, "elapsed_s": %.2f}\\n' % (step, 1.0 / step, step * 0.01))
+    stats = '{"step": %d, "loss": %.6f, "lr": 0.001, "elapsed_s": %.2f}' % (step, 1.0 / step, step * 0.01)
+    batch.append(f"STATS {stats}\\n")
     batch.append(f"step {step} done\\n")
     if len(batch) >= 30000:
         write("".join(batch).encode())
         batch.clear()
 write("".join(batch).encode())
-'''
+"""
 
 SPEC = """\
 name = "bench-protocol"

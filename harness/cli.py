@@ -91,7 +91,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if args.max_line < 1:
             raise UsageError("--max-line must be positive")
         if args.path == "-":
-            results = verify.verify_log(sys.stdin.buffer, allow_incomplete=args.allow_incomplete, max_line=args.max_line)
+            results = verify.verify_log(
+                sys.stdin.buffer, allow_incomplete=args.allow_incomplete, max_line=args.max_line
+            )
         else:
             if not os.path.isfile(args.path):
                 raise UsageError(f"{args.path}: no such file")
@@ -250,5 +252,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the harness itself failed: say so in one line, never a traceback
         if os.environ.get("VOICELANE_DEBUG"):
             raise
-        print(f"voicelane: internal error: {type(exc).__name__}: {exc} (set VOICELANE_DEBUG=1 for a traceback)", file=sys.stderr)
+        print(
+            f"voicelane: internal error: {type(exc).__name__}: {exc} (set VOICELANE_DEBUG=1 for a traceback)",
+            file=sys.stderr,
+        )
         return EXIT_HARNESS
