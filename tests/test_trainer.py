@@ -319,3 +319,15 @@ def test_nemo_jsonl_without_phonemes_trains(tmp_path: Path) -> None:
     check_well_formed(parse_transcript(proc.stdout))
     config = json.loads((out / BUNDLE / "config.json").read_text(encoding="utf-8"))
     assert config["phoneme_type"] == "text"
+
+
+def test_cuda_without_gpu_is_device_unavailable(tmp_path: Path) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    out = tmp_path / "out"
+    proc = run_trainer("train", "--manifest", str(tiny_manifest(tmp_path)), "--root", str(CORPUS),
+                       *TINY, "--device", "cuda", out=out)
+    assert proc.returncode != 0
+    assert _error_status(out)["error"]["code"] == "device_unavailable"

@@ -13,6 +13,14 @@ pytestmark = pytest.mark.trainer
 torch = pytest.importorskip("torch")
 
 
+def test_missing_espeak_names_the_debian_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    from trainer import phonemize
+
+    monkeypatch.setenv("PATH", "")
+    with pytest.raises(phonemize.EspeakMissingError, match="Debian package 'espeak-ng'"):
+        phonemize.phonemize("Hello.")
+
+
 def _best_path_score(log_p: np.ndarray) -> float:
     """Reference MAS by the textbook O(T_text * T_mel) double loop."""
     t_x, t_y = log_p.shape

@@ -64,12 +64,22 @@ def _dtw_path(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def log_spectral_distance(reference: np.ndarray, synthesized: np.ndarray, cfg: AudioConfig) -> float:
-    """LSD (dB): RMS over frequency of the log-power difference, mean over DTW-aligned frames."""
+    """LSD (dB) over 0..fmax, DTW-aligned, level-independent.
+
+    RMS over frequency of the log-power difference, averaged over aligned
+    frames. Both signals are scaled to unit RMS first (the vocoder normalises
+    its peak), and only bins up to ``cfg.fmax`` count: the model has no
+    energy above the mel range, and those empty bins would swamp the metric.
+    """
     import torch
 
+    n_bins = int(cfg.fmax * cfg.n_fft / cfg.sample_rate) + 1
+
     def logpow(x: np.ndarray) -> np.ndarray:
-        mag = magnitude(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), cfg).numpy()
-        return 10.0 * np.log10(np.maximum(mag**2, 1e-10)).T  # [frames, bins]
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        x = x / max(float(np.sqrt(np.mean(x**2))), 1e-8)
+        mag = magnitude(torch.from_numpy(x), cfg).numpy()[:n_bins]
+        return 10.0 * np.log10(np.maximum(mag**2, 1e-8)).T  # [frames, bins]
 
     ra, sb = logpow(reference), logpow(synthesized)
     cost = np.sqrt(((ra[:, None, :] - sb[None, :, :]) ** 2).mean(axis=2))

@@ -31,7 +31,7 @@ class ModelConfig:
     encoder_layers: int = 4
     decoder_layers: int = 4
     duration_layers: int = 2
-    dropout: float = 0.0
+    dropout: float = 0.1
 
     def to_dict(self) -> dict[str, int | float]:
         return asdict(self)

@@ -9,6 +9,7 @@ wall-clock value anywhere is ``elapsed_s`` in STATS (masked by the harness).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 import math
 import os
@@ -64,6 +65,10 @@ class NonFiniteLossError(Exception):
     """Loss went NaN/Inf (``non_finite_loss``)."""
 
 
+class DeviceUnavailableError(Exception):
+    """``--device cuda`` without a usable GPU (``device_unavailable``)."""
+
+
 def _setup_torch(opts: TrainOptions) -> Any:
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS
     import torch
@@ -74,6 +79,8 @@ def _setup_torch(opts: TrainOptions) -> Any:
     device = opts.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
+    elif device == "cuda" and not torch.cuda.is_available():
+        raise DeviceUnavailableError("--device cuda was asked for but torch sees no CUDA device")
     if device == "cuda":
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
@@ -94,6 +101,8 @@ def run(opts: TrainOptions) -> int:
         error = {"code": exc.code, "message": exc.message, "details": exc.details}
     except NonFiniteLossError as exc:
         error = {"code": "non_finite_loss", "message": str(exc)}
+    except DeviceUnavailableError as exc:
+        error = {"code": "device_unavailable", "message": str(exc)}
     except ExportError as exc:
         error = {"code": "export_failed", "message": str(exc)}
     except BundleInvalidError as exc:
@@ -121,7 +130,9 @@ def _run(opts: TrainOptions, proto: Protocol, status: StatusWriter) -> dict[str,
     acfg, vcfg = AudioConfig(), VocoderConfig(seed=opts.seed)
     manifest_path = opts.manifest
     root = opts.root if opts.root is not None else manifest_path.parent
-    proto.log(f"voicelane reference trainer: manifest={manifest_path} root={root} out={out}")
+    # No absolute output path in the log: repeated runs write to different
+    # folders and their transcripts should still read the same.
+    proto.log(f"voicelane reference trainer: manifest={manifest_path} root={root}")
     # A one-tick "setup" phase opens the transcript before anything can fail,
     # so even a run that dies reading its manifest can announce train_status.
     setup = Phase(proto, "setup", 1)
@@ -180,6 +191,9 @@ def _run(opts: TrainOptions, proto: Protocol, status: StatusWriter) -> dict[str,
 
     # -- evaluate -------------------------------------------------------------
     model.eval().cpu()
+    val_utts = [u for u in utts if u.split == "val"] or train_utts
+    length_scale = _calibrate_length_scale(torch, model, val_utts, symbol_ids)
+    opts = dataclasses.replace(opts, length_scale=length_scale)
     ev = Phase(proto, "evaluate", totals[2])
     items = [
         EvalItem(id=u.id, text=u.text, audio=_audio(u), mel=_mel(u)) for u in test_utts
@@ -198,6 +212,7 @@ def _run(opts: TrainOptions, proto: Protocol, status: StatusWriter) -> dict[str,
     metrics["heldout"] = any(u.split == "test" for u in utts)
     metrics["final_loss"] = round(final_loss, 4)
     metrics["steps"] = opts.steps
+    metrics["length_scale"] = length_scale
     ev.finish(stats=metrics)
 
     # -- export ---------------------------------------------------------------
@@ -298,6 +313,28 @@ def _train(
     return loss_value
 
 
+def _calibrate_length_scale(
+    torch: Any, model: Any, utts: list[Utterance], symbol_ids: dict[str, int]
+) -> float:
+    """Inference length scale that makes predicted durations match the val split.
+
+    The duration predictor regresses log-durations, so exp() of its output
+    estimates a geometric mean and, summed over a sentence, runs short. The
+    validation split (otherwise unused) sets one global correction, clamped
+    to [0.8, 1.25] so a broken predictor is not hidden.
+    """
+    predicted = natural = 0.0
+    with torch.no_grad():
+        for u in utts:
+            tokens = torch.tensor([encode(u.symbols, symbol_ids)])
+            _, _, log_dur, _ = model.encode(tokens, torch.tensor([tokens.shape[1]]))
+            predicted += float(model.predict_durations(log_dur[0], 1.0).sum())
+            natural += float(_mel(u).shape[1])
+    if predicted <= 0:
+        return 1.0
+    return round(min(1.25, max(0.8, natural / predicted)), 3)
+
+
 def _collate(torch: Any, toks: list[Any], mels: list[Any], device: Any) -> tuple[Any, ...]:
     tl = torch.tensor([len(t) for t in toks])
     ml = torch.tensor([m.shape[1] for m in mels])
@@ -367,5 +404,5 @@ def _report(stats: dict[str, Any], out: Path) -> str:
                 "lsd_heldout", "duration_ratio", "final_loss"):
         if key in stats:
             buf.write(f"{key:>24}: {stats[key]}\n")
-    buf.write(f"{'bundle':>24}: {out / BUNDLE_PATH}")
+    buf.write(f"{'bundle':>24}: $VOICELANE_OUT/{BUNDLE_PATH}")
     return buf.getvalue()
