@@ -29,8 +29,9 @@ stats = status.get("stats", {})
 for key in ("mcd_heldout", "mcd_untrained", "mcd_chance", "mcd_griffinlim_ceiling",
             "lsd_heldout", "duration_ratio", "bundle_valid"):
     if key in stats:
-        print(f"{key:<12}: {stats[key]}")
-print(f"bundle      : {out}/bundles/reference/voice_bundle")
+        print(f"{key:<22}: {stats[key]}")
+if status.get("state") == "completed":
+    print(f"bundle      : {out}/bundles/reference/voice_bundle")
 print("===========================================")
 PY
 exit "$rc"
