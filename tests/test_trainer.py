@@ -48,7 +48,12 @@ def run_trainer(*args: str, out: Path, cwd: Path = ROOT) -> subprocess.Completed
     env = {**os.environ, "SOURCE_DATE_EPOCH": SDE, "VOICELANE_OUT": str(out)}
     return subprocess.run(
         [sys.executable, "-m", "trainer", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -57,12 +62,12 @@ def parse_transcript(stdout: str) -> list[tuple[str, Any]]:
     events: list[tuple[str, Any]] = []
     for line in stdout.splitlines():
         if line.startswith("PROGRESS "):
-            cur, tot = line[len("PROGRESS "):].split(" ")
+            cur, tot = line[len("PROGRESS ") :].split(" ")
             events.append(("PROGRESS", (int(cur), int(tot))))
         elif line.startswith("STATS "):
-            events.append(("STATS", json.loads(line[len("STATS "):])))
+            events.append(("STATS", json.loads(line[len("STATS ") :])))
         elif line.startswith("ARTIFACT "):
-            events.append(("ARTIFACT", line[len("ARTIFACT "):]))
+            events.append(("ARTIFACT", line[len("ARTIFACT ") :]))
     return events
 
 
@@ -100,16 +105,14 @@ def check_well_formed(events: list[tuple[str, Any]]) -> list[list[tuple[int, int
 
 
 def masked(events: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
-    return [
-        (k, {a: b for a, b in p.items() if a not in VOLATILE} if k == "STATS" else p)
-        for k, p in events
-    ]
+    return [(k, {a: b for a, b in p.items() if a not in VOLATILE} if k == "STATS" else p) for k, p in events]
 
 
 def tree_digest(root: Path) -> dict[str, str]:
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*")) if p.is_file()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -185,8 +188,7 @@ def test_train_status_is_consistent(two_runs: list[tuple[Path, Any]]) -> None:
     announced = {p for k, p in parse_transcript(proc.stdout) if k == "ARTIFACT"}
     assert set(status["artifacts"]) <= announced
     assert status["started_at"] == status["finished_at"] == "2026-01-01T00:00:00Z"
-    for key in ("mcd_heldout", "mcd_untrained", "mcd_griffinlim_ceiling", "lsd_heldout",
-                "duration_ratio"):
+    for key in ("mcd_heldout", "mcd_untrained", "mcd_griffinlim_ceiling", "lsd_heldout", "duration_ratio"):
         assert isinstance(status["stats"][key], float), key
     manifest = json.loads((out / BUNDLE / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["licenses"]["commercial_use_allowed"] is True
@@ -220,9 +222,16 @@ def test_speak_round_trip(two_runs: list[tuple[Path, Any]], tmp_path: Path) -> N
 
     out, _ = two_runs[0]
     wav = tmp_path / "hello.wav"
-    proc = run_trainer("speak", "--bundle", str(out / BUNDLE), "--text",
-                       "The quick brown fox jumps over the lazy dog.", "--out", str(wav),
-                       out=tmp_path / "unused")
+    proc = run_trainer(
+        "speak",
+        "--bundle",
+        str(out / BUNDLE),
+        "--text",
+        "The quick brown fox jumps over the lazy dog.",
+        "--out",
+        str(wav),
+        out=tmp_path / "unused",
+    )
     assert proc.returncode == 0, proc.stderr
     audio, sr = sf.read(wav)
     assert sr == 22050 and audio.size / sr >= 0.2 and float(abs(audio).max()) > 0.01
@@ -237,8 +246,9 @@ def test_speak_refuses_a_tampered_bundle(two_runs: list[tuple[Path, Any]], tmp_p
     data = bytearray(weights.read_bytes())
     data[-1] ^= 0xFF
     weights.write_bytes(bytes(data))
-    proc = run_trainer("speak", "--bundle", str(bundle), "--text", "Hello.",
-                       "--out", str(tmp_path / "x.wav"), out=tmp_path / "unused")
+    proc = run_trainer(
+        "speak", "--bundle", str(bundle), "--text", "Hello.", "--out", str(tmp_path / "x.wav"), out=tmp_path / "unused"
+    )
     assert proc.returncode == 1, proc.stderr
     assert "failed verification" in proc.stderr
     assert not (tmp_path / "x.wav").exists()
@@ -253,8 +263,7 @@ def _error_status(out: Path) -> dict[str, Any]:
 def test_missing_audio_is_dataset_no_audio(tmp_path: Path) -> None:
     manifest = tiny_manifest(tmp_path)
     out = tmp_path / "out"
-    proc = run_trainer("train", "--manifest", str(manifest), "--root", str(tmp_path / "nowhere"),
-                       *TINY, out=out)
+    proc = run_trainer("train", "--manifest", str(manifest), "--root", str(tmp_path / "nowhere"), *TINY, out=out)
     assert proc.returncode != 0
     assert _error_status(out)["error"]["code"] == "dataset_no_audio"
     assert not [p for p in out.rglob("*.tmp")], "status must be written atomically"
@@ -307,8 +316,7 @@ def test_nemo_jsonl_without_phonemes_trains(tmp_path: Path) -> None:
     """NeMo-style JSONL, characters instead of phonemes, no splits: still a valid run."""
     doc = json.loads(tiny_manifest(tmp_path).read_text(encoding="utf-8"))
     lines = [
-        json.dumps({"audio_filepath": e["audio_filepath"], "text": e["text"],
-                    "duration": e["duration"]})
+        json.dumps({"audio_filepath": e["audio_filepath"], "text": e["text"], "duration": e["duration"]})
         for e in doc["entries"]
     ]
     manifest = tmp_path / "train.jsonl"
@@ -327,7 +335,8 @@ def test_cuda_without_gpu_is_device_unavailable(tmp_path: Path) -> None:
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
     out = tmp_path / "out"
-    proc = run_trainer("train", "--manifest", str(tiny_manifest(tmp_path)), "--root", str(CORPUS),
-                       *TINY, "--device", "cuda", out=out)
+    proc = run_trainer(
+        "train", "--manifest", str(tiny_manifest(tmp_path)), "--root", str(CORPUS), *TINY, "--device", "cuda", out=out
+    )
     assert proc.returncode != 0
     assert _error_status(out)["error"]["code"] == "device_unavailable"

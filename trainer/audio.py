@@ -71,9 +71,7 @@ def mel_filterbank(cfg: AudioConfig) -> np.ndarray:
     Matches ``librosa.filters.mel(htk=False, norm="slaney")``.
     """
     fft_freqs = np.linspace(0.0, cfg.sample_rate / 2, cfg.n_fft // 2 + 1)
-    mel_pts = np.linspace(
-        _hz_to_mel(np.array([cfg.fmin]))[0], _hz_to_mel(np.array([cfg.fmax]))[0], cfg.n_mels + 2
-    )
+    mel_pts = np.linspace(_hz_to_mel(np.array([cfg.fmin]))[0], _hz_to_mel(np.array([cfg.fmax]))[0], cfg.n_mels + 2)
     hz_pts = _mel_to_hz(mel_pts)
     fdiff = np.diff(hz_pts)
     ramps = hz_pts[:, None] - fft_freqs[None, :]
@@ -135,14 +133,25 @@ def griffin_lim(log_mel_spec: np.ndarray, cfg: AudioConfig, voc: VocoderConfig) 
 
     def istft(spec: torch.Tensor) -> torch.Tensor:
         return torch.istft(
-            spec, n_fft=cfg.n_fft, hop_length=cfg.hop_length, win_length=cfg.win_length,
-            window=window, center=True, length=length,
+            spec,
+            n_fft=cfg.n_fft,
+            hop_length=cfg.hop_length,
+            win_length=cfg.win_length,
+            window=window,
+            center=True,
+            length=length,
         )
 
     def stft(signal: torch.Tensor) -> torch.Tensor:
         return torch.stft(
-            signal, n_fft=cfg.n_fft, hop_length=cfg.hop_length, win_length=cfg.win_length,
-            window=window, center=True, pad_mode="reflect", return_complex=True,
+            signal,
+            n_fft=cfg.n_fft,
+            hop_length=cfg.hop_length,
+            win_length=cfg.win_length,
+            window=window,
+            center=True,
+            pad_mode="reflect",
+            return_complex=True,
         )
 
     prev = torch.zeros_like(angles)

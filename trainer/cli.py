@@ -25,18 +25,19 @@ def _positive(value: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m trainer", description="voicelane reference TTS lane"
-    )
+    parser = argparse.ArgumentParser(prog="python -m trainer", description="voicelane reference TTS lane")
     sub = parser.add_subparsers(dest="command", required=True)
     tr = sub.add_parser("train", help="train a voice and export a voice_bundle/1 (default)")
-    tr.add_argument("--manifest", type=Path, default=None,
-                    help="dataset_manifest/1 JSON or NeMo-style JSONL "
-                         f"(default: {DEFAULT_MANIFEST})")
-    tr.add_argument("--root", type=Path, default=None,
-                    help="dataset root for audio_filepath (default: the manifest's folder)")
-    tr.add_argument("--out", type=Path, default=None,
-                    help="output folder (default: $VOICELANE_OUT, else ./out)")
+    tr.add_argument(
+        "--manifest",
+        type=Path,
+        default=None,
+        help=f"dataset_manifest/1 JSON or NeMo-style JSONL (default: {DEFAULT_MANIFEST})",
+    )
+    tr.add_argument(
+        "--root", type=Path, default=None, help="dataset root for audio_filepath (default: the manifest's folder)"
+    )
+    tr.add_argument("--out", type=Path, default=None, help="output folder (default: $VOICELANE_OUT, else ./out)")
     tr.add_argument("--steps", type=_positive, default=400)
     tr.add_argument("--seed", type=int, default=1234)
     tr.add_argument("--threads", type=_positive, default=2)

@@ -85,8 +85,7 @@ def read_manifest(path: Path) -> Manifest:
             if doc.get("manifest_version") != MANIFEST_VERSION:
                 raise DatasetError(
                     "dataset_invalid",
-                    f"manifest_version must be {MANIFEST_VERSION!r}, "
-                    f"got {doc.get('manifest_version')!r}",
+                    f"manifest_version must be {MANIFEST_VERSION!r}, got {doc.get('manifest_version')!r}",
                 )
             entries = doc.get("entries")
             header = {k: v for k, v in doc.items() if k != "entries"}
@@ -100,9 +99,7 @@ def read_manifest(path: Path) -> Manifest:
     for i, entry in enumerate(entries):
         for key, typ in (("audio_filepath", str), ("text", str), ("duration", (int, float))):
             if not isinstance(entry.get(key), typ):
-                raise DatasetError(
-                    "dataset_invalid", f"entry {i}: missing or mistyped {key!r}", {"entry": i}
-                )
+                raise DatasetError("dataset_invalid", f"entry {i}: missing or mistyped {key!r}", {"entry": i})
         entry.setdefault("id", f"utt{i:05d}")
     uses_phonemes = bool(entries) and all(isinstance(e.get("phonemes"), str) for e in entries)
     return Manifest(header=header, entries=entries, uses_phonemes=uses_phonemes)
@@ -190,8 +187,7 @@ def check_audio_present(utts: list[Utterance], root: Path) -> None:
     """Fail early, with the right code, when audio is missing."""
     if not utts:
         raise DatasetError("dataset_no_audio", "manifest has no entries")
-    missing = [u.entry["audio_filepath"] for u in utts
-               if not resolve_audio(root, u.entry["audio_filepath"]).is_file()]
+    missing = [u.entry["audio_filepath"] for u in utts if not resolve_audio(root, u.entry["audio_filepath"]).is_file()]
     if len(missing) == len(utts):
         raise DatasetError(
             "dataset_no_audio",
@@ -199,9 +195,7 @@ def check_audio_present(utts: list[Utterance], root: Path) -> None:
             {"missing": missing[:10]},
         )
     if missing:
-        raise DatasetError(
-            "dataset_invalid", f"{len(missing)} audio files are missing", {"missing": missing[:10]}
-        )
+        raise DatasetError("dataset_invalid", f"{len(missing)} audio files are missing", {"missing": missing[:10]})
 
 
 def load_utterance(utt: Utterance, root: Path, cfg: AudioConfig) -> None:

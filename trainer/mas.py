@@ -43,9 +43,7 @@ def maximum_path_np(log_p: np.ndarray, text_lens: np.ndarray, mel_lens: np.ndarr
 
 
 @torch.no_grad()
-def maximum_path(
-    log_p: torch.Tensor, text_lens: torch.Tensor, mel_lens: torch.Tensor
-) -> torch.Tensor:
+def maximum_path(log_p: torch.Tensor, text_lens: torch.Tensor, mel_lens: torch.Tensor) -> torch.Tensor:
     """Most likely monotonic alignment of text tokens to mel frames.
 
     Args:

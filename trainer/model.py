@@ -177,9 +177,7 @@ class AcousticModel(nn.Module):
         return self.denormalise(self.decode(hidden_exp, mu_exp, mask))[0]
 
 
-def uniform_path(
-    token_lens: torch.Tensor, mel_lens: torch.Tensor, t_x: int, t_y: int
-) -> torch.Tensor:
+def uniform_path(token_lens: torch.Tensor, mel_lens: torch.Tensor, t_x: int, t_y: int) -> torch.Tensor:
     """Flat-start alignment: frames shared out evenly over tokens (HMM flat start).
 
     Used for the first few steps so that ``mu`` starts near the data before MAS

@@ -34,9 +34,7 @@ def espeak_binary() -> str:
 
 def espeak_version() -> str:
     """The espeak-ng version string, e.g. ``1.51``."""
-    out = subprocess.run(
-        [espeak_binary(), "--version"], capture_output=True, text=True, check=True
-    ).stdout
+    out = subprocess.run([espeak_binary(), "--version"], capture_output=True, text=True, check=True).stdout
     match = re.search(r"text-to-speech:\s*(\S+)", out)
     return match.group(1) if match else out.strip()
 

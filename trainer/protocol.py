@@ -122,9 +122,7 @@ class Phase:
         payload = {"phase": self.name, "elapsed_s": self.proto.elapsed(), **(stats or {})}
         self.proto.tick(current, self.total, payload, artifacts)
 
-    def finish(
-        self, stats: Mapping[str, Any] | None = None, artifacts: Iterable[str] = ()
-    ) -> None:
+    def finish(self, stats: Mapping[str, Any] | None = None, artifacts: Iterable[str] = ()) -> None:
         """Last tick of the phase, at ``current == total``."""
         self.tick(self.total, stats, artifacts)
 
@@ -141,9 +139,7 @@ def plan_totals(bases: list[int], fixed: set[int] | frozenset[int] = frozenset()
     for i in range(len(totals)):
         if i in fixed:
             continue
-        while (i > 0 and totals[i] == totals[i - 1]) or (
-            i + 1 < len(totals) and totals[i] == totals[i + 1]
-        ):
+        while (i > 0 and totals[i] == totals[i - 1]) or (i + 1 < len(totals) and totals[i] == totals[i + 1]):
             totals[i] += 1
     for a, b in itertools.pairwise(totals):
         if a == b:

@@ -40,10 +40,8 @@ def speak(bundle: Path, text: str, out: Path, length_scale: float | None = None)
     import torch
 
     model, config = load_voice(bundle)
-    acfg = AudioConfig(**{k: v for k, v in config["audio"].items()
-                          if k in AudioConfig.__dataclass_fields__})
-    vcfg = VocoderConfig(**{k: v for k, v in config["vocoder"].items()
-                            if k in VocoderConfig.__dataclass_fields__})
+    acfg = AudioConfig(**{k: v for k, v in config["audio"].items() if k in AudioConfig.__dataclass_fields__})
+    vcfg = VocoderConfig(**{k: v for k, v in config["vocoder"].items() if k in VocoderConfig.__dataclass_fields__})
     if config.get("phoneme_type") == "espeak":
         from trainer.phonemize import phonemize
 

@@ -144,9 +144,7 @@ def _run(opts: TrainOptions, proto: Protocol, status: StatusWriter) -> dict[str,
     test_utts = [u for u in utts if u.split == "test"] or train_utts[:1]
 
     n_export = 9  # 6 bundle files, manifest, verification, status
-    totals = plan_totals(
-        [1, len(utts) + 1, opts.steps, len(test_utts) + 1, n_export], fixed={0, 2}
-    )[1:]
+    totals = plan_totals([1, len(utts) + 1, opts.steps, len(test_utts) + 1, n_export], fixed={0, 2})[1:]
     setup.finish(stats={"dataset_items": len(utts)})
     # -- prepare --------------------------------------------------------------
     prep = Phase(proto, "prepare", totals[0])
@@ -164,8 +162,7 @@ def _run(opts: TrainOptions, proto: Protocol, status: StatusWriter) -> dict[str,
             "train_items": len(train_utts),
             "test_items": len(test_utts),
             "symbols": len(symbols),
-            "train_audio_s": sum(float(u.audio.size) for u in train_utts if u.audio is not None)
-            / acfg.sample_rate,
+            "train_audio_s": sum(float(u.audio.size) for u in train_utts if u.audio is not None) / acfg.sample_rate,
         },
         artifacts=[DATASET_PATH],
     )
@@ -177,9 +174,7 @@ def _run(opts: TrainOptions, proto: Protocol, status: StatusWriter) -> dict[str,
     mcfg = ModelConfig(n_symbols=len(symbols), n_mels=acfg.n_mels, hidden=opts.hidden)
     model = AcousticModel(mcfg)
     train_mels = np.concatenate([u.mel for u in train_utts if u.mel is not None], axis=1)
-    model.set_mel_stats(
-        torch.from_numpy(train_mels.mean(axis=1)), torch.from_numpy(train_mels.std(axis=1))
-    )
+    model.set_mel_stats(torch.from_numpy(train_mels.mean(axis=1)), torch.from_numpy(train_mels.std(axis=1)))
     untrained = copy.deepcopy(model).eval()
     model.to(device)
     tokens = [torch.tensor(encode(u.symbols, symbol_ids), dtype=torch.long) for u in train_utts]
@@ -195,9 +190,7 @@ def _run(opts: TrainOptions, proto: Protocol, status: StatusWriter) -> dict[str,
     length_scale = _calibrate_length_scale(torch, model, val_utts, symbol_ids)
     opts = dataclasses.replace(opts, length_scale=length_scale)
     ev = Phase(proto, "evaluate", totals[2])
-    items = [
-        EvalItem(id=u.id, text=u.text, audio=_audio(u), mel=_mel(u)) for u in test_utts
-    ]
+    items = [EvalItem(id=u.id, text=u.text, audio=_audio(u), mel=_mel(u)) for u in test_utts]
     test_tokens = [torch.tensor(encode(u.symbols, symbol_ids)) for u in test_utts]
 
     def synth(net: Any) -> Any:
@@ -271,9 +264,7 @@ def _train(
     """Adam with a one-cycle schedule over length-bucketed, seeded batches."""
     phase = Phase(proto, "train", total)
     opt = torch.optim.AdamW(model.parameters(), lr=opts.lr, weight_decay=0.0)
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=opts.lr, total_steps=max(2, opts.steps), pct_start=0.1
-    )
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=opts.lr, total_steps=max(2, opts.steps), pct_start=0.1)
     gen = torch.Generator().manual_seed(opts.seed)
     lengths = [int(m.shape[1]) for m in mels]
     model.train()
@@ -313,9 +304,7 @@ def _train(
     return loss_value
 
 
-def _calibrate_length_scale(
-    torch: Any, model: Any, utts: list[Utterance], symbol_ids: dict[str, int]
-) -> float:
+def _calibrate_length_scale(torch: Any, model: Any, utts: list[Utterance], symbol_ids: dict[str, int]) -> float:
     """Inference length scale that makes predicted durations match the val split.
 
     The duration predictor regresses log-durations, so exp() of its output
@@ -400,8 +389,15 @@ def _voice_config(
 def _report(stats: dict[str, Any], out: Path) -> str:
     buf = io.StringIO()
     buf.write("== voicelane reference lane: completed ==\n")
-    for key in ("mcd_heldout", "mcd_untrained", "mcd_chance", "mcd_griffinlim_ceiling",
-                "lsd_heldout", "duration_ratio", "final_loss"):
+    for key in (
+        "mcd_heldout",
+        "mcd_untrained",
+        "mcd_chance",
+        "mcd_griffinlim_ceiling",
+        "lsd_heldout",
+        "duration_ratio",
+        "final_loss",
+    ):
         if key in stats:
             buf.write(f"{key:>24}: {stats[key]}\n")
     buf.write(f"{'bundle':>24}: $VOICELANE_OUT/{BUNDLE_PATH}")
