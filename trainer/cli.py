@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--batch-size", type=_positive, default=16)
     tr.add_argument("--lr", type=float, default=3e-3)
     tr.add_argument("--log-every", type=_positive, default=10)
+    tr.add_argument("--hidden", type=_positive, default=96, help="channels of every conv layer")
     sp = sub.add_parser("speak", help="synthesise text with a verified bundle")
     sp.add_argument("--bundle", type=Path, required=True)
     sp.add_argument("--text", required=True)
@@ -74,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         batch_size=args.batch_size,
         lr=args.lr,
         log_every=args.log_every,
+        hidden=args.hidden,
         flat_start_steps=min(30, max(1, args.steps // 10)),
     )
     return run(opts)
