@@ -51,7 +51,8 @@ def demo(session: nox.Session) -> None:
     """The main job: run the reference lane, certify it, append to the ledger, write the readiness report.
 
     Prints the GO / NO-GO block and the certificate block; fails on NO-GO.
-    Extra arguments go to ``voicelane run`` (e.g. ``nox -s demo -- --repeat 2``).
+    The lane runs twice (``--repeat 2``) so the report also proves bitwise determinism;
+    extra arguments replace that (e.g. ``nox -s demo -- --repeat 3``).
     """
     import json
     import time
@@ -60,7 +61,13 @@ def demo(session: nox.Session) -> None:
     _install(session)
     run_dir = Path("runs") / time.strftime("demo-%Y%m%dT%H%M%SZ", time.gmtime())
     session.run(
-        "voicelane", "run", "lanes/reference.toml", "--out", str(run_dir), *session.posargs, success_codes=[0, 1]
+        "voicelane",
+        "run",
+        "lanes/reference.toml",
+        "--out",
+        str(run_dir),
+        *(session.posargs or ["--repeat", "2"]),
+        success_codes=[0, 1],
     )
     meta = json.loads((run_dir / "certificate.meta.json").read_text())
     session.run("voicelane", "report", "--runs", str(meta["runId"]), "--out", "reports")

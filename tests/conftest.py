@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,13 @@ def bad_cases() -> list[tuple[str, Path, dict[str, Any]]]:
         spec = tomllib.loads((case_dir / "case.toml").read_text())
         out.append((case_dir.name.split("--")[0], case_dir, spec))
     return out
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep every ledger a test run writes out of the developer's reports/ledger.jsonl."""
+    if "VOICELANE_LEDGER" not in os.environ:
+        scratch = Path(tempfile.mkdtemp(prefix="voicelane-test-ledger-"))
+        os.environ["VOICELANE_LEDGER"] = str(scratch / "ledger.jsonl")
 
 
 @pytest.fixture
