@@ -14,7 +14,8 @@ from harness import evidence as ev
 from harness.hashing import sha256_fd
 from harness.safepaths import NotRegularFile, PathEscape, SymlinkRefused, normalize_relpath, open_root, open_under
 
-ROLES = ("train_status", "dataset_manifest", "bundle", "dataset_root")
+#: Declared outputs, all relative to the run's out/ (``dataset_root`` is an input under the workdir).
+ROLES = ("train_status", "dataset_manifest", "bundle")
 
 
 def _row(run_id: int, role: str, path: str, exists: bool, size: int | None, digest: str | None) -> dict[str, Any]:

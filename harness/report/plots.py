@@ -26,8 +26,10 @@ MAX_SAMPLE_BYTES = 32 << 20
 
 
 def loss_points(events: Path) -> list[tuple[float, float]]:
-    """(step, loss) from the STATS events of events.jsonl; x is the event count when a step is not given."""
+    """(step, loss) from the STATS events of events.jsonl; x is the event count when no STATS gives a step."""
     points: list[tuple[float, float]] = []
+    stepped: list[tuple[float, float] | None] = []
+    unstepped: list[float] = []
     try:
         f = events.open("rb")
     except OSError:
@@ -47,8 +49,11 @@ def loss_points(events: Path) -> list[tuple[float, float]]:
                 continue
             loss, step = payload.get("loss"), payload.get("step")
             if isinstance(loss, int | float) and not isinstance(loss, bool) and abs(loss) < 1e300:
-                x = step if isinstance(step, int) and not isinstance(step, bool) else len(points)
-                points.append((float(x), float(loss)))
+                stepped.append((float(step), float(loss)) if type(step) is int else None)
+                unstepped.append(float(loss))
+    # A summary STATS without a step (e.g. the final export tick) is not a training point:
+    # when any STATS carries a step, only those are plotted; otherwise x is the event index.
+    points = [p for p in stepped if p is not None] or [(float(i), v) for i, v in enumerate(unstepped)]
     if len(points) > MAX_POINTS:
         stride = -(-len(points) // MAX_POINTS)
         points = points[::stride]
