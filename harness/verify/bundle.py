@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from harness.audio import AudioError, probe_fd
 from harness.catalogue import Checklist
-from harness.hashing import parallel_map, sha256_fd
+from harness.hashing import sha256_fd, workers
 from harness.jsonfile import JsonFileError, loads_strict, read_fd
 from harness.results import Result
 from harness.safepaths import (
@@ -21,12 +22,14 @@ from harness.safepaths import (
     open_under,
     walk_tree,
 )
-from harness.schemas import schema_errors
 
 MANIFEST = "manifest.json"
 SAMPLE = "sample.wav"
 MODEL_SUFFIXES = (".safetensors", ".onnx", ".nemo", ".pt", ".ckpt")
 MIN_SAMPLE_SECONDS = 0.2
+
+
+Finding = tuple[str, str]  # (rule id, message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,20 +57,46 @@ def _verify(root: Path, checks: Checklist) -> None:
         checks.fail("BUNDLE-manifest-present", f"{root} is not a folder", str(root))
         checks.skip_rest("there is no bundle folder")
         return
-    with open_root(root) as root_fd:
-        manifest = _load_manifest(root_fd, checks)
+    with open_root(root) as root_fd, ThreadPoolExecutor(max_workers=workers()) as pool:
+        doc = _read_manifest(root_fd, checks)
+        # Hashing is the long part and needs only the parsed JSON: start it now, so that
+        # schema validation, the sample decode and the tree walk (and the imports they
+        # need) overlap with it. A listing that then fails the schema is simply ignored.
+        hashing = _start_hashing(pool, root_fd, doc)
+        manifest = _validate_manifest(doc, checks) if doc is not None else None
         tree_files = _check_tree(root, checks)
         if manifest is None:
             checks.skip_rest("manifest.json could not be read")
             return
         listed = _check_listing(manifest, checks)
-        _check_files(root_fd, listed, checks)
         _check_contents(root_fd, manifest, listed, checks)
         _check_unlisted(tree_files, listed, checks)
         _check_licenses(manifest, checks)
+        _check_files(pool, root_fd, listed, hashing, checks)
 
 
-def _load_manifest(root_fd: int, checks: Checklist) -> dict[str, Any] | None:
+def _start_hashing(pool: ThreadPoolExecutor, root_fd: int, doc: Any) -> dict[_Listed, Future[Finding | None]]:
+    """Submit the file check of every well-shaped files[] entry, first occurrence of each path."""
+    started: dict[_Listed, Future[Finding | None]] = {}
+    files = doc.get("files") if isinstance(doc, dict) else None
+    if not isinstance(files, list):
+        return started
+    seen: set[str] = set()
+    for entry in files:
+        if not isinstance(entry, dict):
+            continue
+        path, digest, size = entry.get("path"), entry.get("sha256"), entry.get("bytes")
+        if not (isinstance(path, str) and isinstance(digest, str) and type(size) is int) or not _safe(path):
+            continue
+        item = _Listed(normalize_relpath(path), digest, size)
+        if item.path not in seen and item.path != MANIFEST:
+            seen.add(item.path)
+            started[item] = pool.submit(_file_finding, root_fd, item)
+    return started
+
+
+def _read_manifest(root_fd: int, checks: Checklist) -> Any:
+    """The parsed manifest.json (strict JSON), or None with the finding recorded."""
     where = MANIFEST
     try:
         fd = open_under(root_fd, MANIFEST)
@@ -82,15 +111,20 @@ def _load_manifest(root_fd: int, checks: Checklist) -> dict[str, Any] | None:
         return None
     checks.checked("BUNDLE-manifest-present")
     try:
-        doc = loads_strict(read_fd(fd))
+        return loads_strict(read_fd(fd))
     except JsonFileError as exc:
         checks.fail("BUNDLE-manifest-schema", f"manifest.json: {exc}", where)
         return None
     finally:
         os.close(fd)
+
+
+def _validate_manifest(doc: Any, checks: Checklist) -> dict[str, Any] | None:
+    from harness.schemas import schema_errors  # imported while the first files hash
+
     errors = schema_errors("voice_bundle/1", doc)
     for message in errors:
-        checks.fail("BUNDLE-manifest-schema", message, where)
+        checks.fail("BUNDLE-manifest-schema", message, MANIFEST)
     if errors:
         return None
     checks.checked("BUNDLE-manifest-schema")
@@ -120,15 +154,23 @@ def _check_listing(manifest: dict[str, Any], checks: Checklist) -> list[_Listed]
     return listed
 
 
-def _check_files(root_fd: int, listed: list[_Listed], checks: Checklist) -> None:
+def _check_files(
+    pool: ThreadPoolExecutor,
+    root_fd: int,
+    listed: list[_Listed],
+    started: dict[_Listed, Future[Finding | None]],
+    checks: Checklist,
+) -> None:
     """Existence, size and streamed digest of every listed file, a few files at a time."""
-    for item, finding in zip(listed, parallel_map(lambda i: _file_finding(root_fd, i), listed), strict=True):
+    futures = [started.get(item) or pool.submit(_file_finding, root_fd, item) for item in listed]
+    for item, future in zip(listed, futures, strict=True):
+        finding = future.result()
         if finding is not None:
             checks.fail(finding[0], finding[1], item.path)
     checks.checked("BUNDLE-file-present", "BUNDLE-bytes", "BUNDLE-checksum")
 
 
-def _file_finding(root_fd: int, item: _Listed) -> tuple[str, str] | None:
+def _file_finding(root_fd: int, item: _Listed) -> Finding | None:
     try:
         fd = open_under(root_fd, item.path)
     except SymlinkRefused:
