@@ -12,13 +12,11 @@ hash and every digest from the files on disk and names each difference.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
 import shutil
 import sys
-import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +25,7 @@ from typing import Any
 import rfc8785
 
 from harness import evidence as ev
+from harness.atomic import write_atomic
 from harness.hashing import sha256_bytes
 from harness.jsonfile import JsonFileError, loads_strict, read_fd
 from harness.waivers import EMPTY, WaiverError, WaiverSet, load_waivers, today
@@ -45,21 +44,6 @@ def statement(subject: list[dict[str, Any]], predicate: dict[str, Any]) -> dict[
 def certificate_hash(stmt: Any) -> str:
     """SHA-256 (hex) of the RFC 8785 canonical JSON of the Statement."""
     return sha256_bytes(rfc8785.dumps(stmt))
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Temp file, fsync, rename: a reader sees the old file or the new one, never half of one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _pretty(obj: Any) -> bytes:
@@ -86,12 +70,12 @@ def certify(run_dir: str | os.PathLike[str], waivers: WaiverSet = EMPTY, on: dt.
         shutil.copyfile(waivers.source, copy)
     elif copy.exists():
         copy.unlink()
-    _write_atomic(run.path / CERTIFICATE, _pretty(stmt))
+    write_atomic(run.path / CERTIFICATE, _pretty(stmt))
     return Certified(run.path, stmt, certificate_hash(stmt))
 
 
 def write_meta(run_dir: Path, meta: dict[str, Any]) -> None:
-    _write_atomic(run_dir / META, _pretty(meta))
+    write_atomic(run_dir / META, _pretty(meta))
 
 
 def read_meta(run_dir: Path) -> dict[str, Any] | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.hashing import parallel_map, sha256_bytes, sha256_fd
-from harness.jsonfile import JsonFileError, loads_strict, read_fd
+from harness.jsonfile import JsonFileError, loads_strict, read_fd, read_json_file
 from harness.safepaths import (
     NotRegularFile,
     PathEscape,
@@ -149,21 +149,7 @@ def _is_regular(fd: int) -> bool:
 
 def read_json(path: Path) -> Any | None:
     """A JSON file a lane wrote, strictly, or None when it is absent or not strict JSON."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
-    except OSError:
-        return None
-    try:
-        if not _is_regular(fd):
-            return None
-        return loads_strict(read_fd(fd))
-    except (JsonFileError, OSError):
-        return None
-    finally:
-        os.close(fd)
-
-
-# ─── the parts of the evidence ───────────────────────────────────────────────
+    return read_json_file(path)
 
 
 def spec_evidence(run: RunFolder) -> dict[str, Any]:

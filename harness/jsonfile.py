@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from typing import Any
 
 #: Largest JSON document the harness reads into memory.
@@ -58,3 +59,20 @@ def read_fd(fd: int, limit: int = MAX_JSON_BYTES) -> bytes:
             raise JsonFileError(f"larger than the {limit}-byte limit")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def read_json_file(path: str | os.PathLike[str]) -> Any | None:
+    """A JSON file a lane wrote, read strictly, or None when it is absent, not a regular
+    file (a link as the last component, a FIFO) or not strict JSON."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return loads_strict(read_fd(fd))
+    except (JsonFileError, OSError):
+        return None
+    finally:
+        os.close(fd)

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.atomic import write_atomic
 from harness.cases import Case, group
 from harness.results import Result
 
@@ -110,10 +111,7 @@ def write(path: str | os.PathLike[str], root: ET.Element) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     ET.indent(root)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    ET.ElementTree(root).write(tmp, encoding="utf-8", xml_declaration=True)
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, ET.tostring(root, encoding="utf-8", xml_declaration=True))
 
 
 def run_suite(doc: Mapping[str, Any]) -> ET.Element:

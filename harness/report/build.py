@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.atomic import write_atomic
 from harness.ledger import read_ledger
 from harness.report import gate, htmlpage, markdown, model, plots
 from harness.waivers import WaiverSet, today
@@ -21,12 +21,6 @@ class Report:
     @property
     def go(self) -> bool:
         return bool(self.doc["decision"]["verdict"] == "GO")
-
-
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name("." + path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def make_report(
@@ -50,10 +44,10 @@ def make_report(
         raise RuntimeError("readiness.json would not match readiness/1: " + "; ".join(errors))
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"md": out_dir / "readiness.md", "json": out_dir / "readiness.json"}
-    _write(paths["json"], json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
-    _write(paths["md"], markdown.render(doc))
+    write_atomic(paths["json"], json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    write_atomic(paths["md"], markdown.render(doc))
     if html:
         pictures = {g.run_id: plots.run_pictures(g.run) for g in gated if g.run is not None}
         paths["html"] = out_dir / "readiness.html"
-        _write(paths["html"], htmlpage.render(doc, pictures))
+        write_atomic(paths["html"], htmlpage.render(doc, pictures))
     return Report(doc, paths)

@@ -9,12 +9,12 @@ Layout of the run folder (the certificate and ledger build on it)::
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from harness.atomic import write_atomic
 from harness.render import summary
 from harness.results import Result, sort_results
 from harness.run.adapters import adapter_for
@@ -117,10 +117,4 @@ def write_json_atomic(path: Path, doc: Any) -> None:
     """Write JSON to a temp file in the same folder, then rename: readers never see half a file."""
     import json
 
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=2, sort_keys=True, ensure_ascii=False)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n")

@@ -12,12 +12,12 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from harness.atomic import write_atomic
 from harness.hashing import sha256_path
 from harness.jsonfile import JsonFileError, loads_strict
 from harness.run.runner import Attempt
@@ -120,9 +120,7 @@ def check_snapshot(spec: LaneSpec, attempt: Attempt, snapshot_dir: Path | None, 
     text = serialize(build_snapshot(spec, attempt))
     if update:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, text)
         return "pass", ""
     try:
         stored = path.read_text(encoding="utf-8")

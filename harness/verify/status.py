@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.catalogue import Checklist
-from harness.jsonfile import JsonFileError, loads_strict, read_fd
+from harness.jsonfile import JsonFileError, loads_strict, read_fd, read_json_file
 from harness.results import Result
 from harness.safepaths import (
     NotRegularFile,
@@ -21,16 +21,7 @@ from harness.safepaths import (
 
 def load_status(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     """The parsed train_status document, or None when it is absent or not JSON."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
-    except OSError:
-        return None
-    try:
-        doc = loads_strict(read_fd(fd))
-    except (JsonFileError, OSError):
-        return None
-    finally:
-        os.close(fd)
+    doc = read_json_file(path)
     return doc if isinstance(doc, dict) else None
 
 
