@@ -112,9 +112,14 @@ class ProtocolParser:
         self,
         max_line: int = DEFAULT_MAX_LINE,
         on_event: Callable[[Event], None] | None = None,
+        *,
+        keep_events: bool = True,
     ) -> None:
+        """``keep_events=False`` (a verifier that only wants findings) skips building the
+        event list and ``on_event`` calls; findings and ``last_progress`` are the same."""
         self.max_line = max_line
         self.on_event = on_event
+        self.keep_events = keep_events
         self.findings: list[Finding] = []
         self.lines = 0
         self.log_lines = 0
@@ -128,6 +133,7 @@ class ProtocolParser:
         self._reserved: dict[str, tuple[tuple[type, ...], float | None, bool]] = {
             key: (types, low, integral) for key, types, low, integral in _reserved_stats()
         }
+        self._plans: dict[tuple[str, ...], tuple[tuple[str, tuple[type, ...], float | None, bool], ...]] = {}
         self._closed = False
 
     # ── framing ──────────────────────────────────────────────────────────
@@ -226,50 +232,62 @@ class ProtocolParser:
         reference behaviour the fast path must agree with.
         """
         base = self.lines
-        matched = 0
-        loads = orjson.loads
-        for index, line in enumerate(lines, start=base + 1):
-            if not line.startswith(_KEYWORDS):
-                continue
-            matched += 1
+        keep = self.keep_events
+        loads, match, reserved_ok = orjson.loads, _PROGRESS_FAST.match, self._reserved_ok
+        hits = [(i, line) for i, line in enumerate(lines, start=base + 1) if line.startswith(_KEYWORDS)]
+        for index, line in hits:
             if line[-1:] == "\r":
                 line = line[:-1]
             event: Event | None = None
+            done = False
             if line[0] == "P":
-                m = _PROGRESS_FAST.match(line)
+                m = match(line)
                 last = self.last_progress
                 if m is not None and last is not None:
-                    current, total = int(m[1]), int(m[2])
+                    current, total = map(int, m.groups())
                     if total == last.total and last.current <= current <= total:
                         self._tick = 1
-                        event = self.last_progress = Progress(index, current, total, last.phase)
+                        done = True
+                        if keep:
+                            event = self.last_progress = Progress(index, current, total, last.phase)
+                        else:  # nobody holds the old object: update it in place
+                            last.line, last.current = index, current
             elif self._tick == 1 and line.startswith("STATS {"):
                 try:
                     value = loads(line[6:])
                 except orjson.JSONDecodeError:
                     value = None
-                if type(value) is dict and self._reserved_ok(value):
-                    event = Stats(index, value)
-            if event is None:
+                if type(value) is dict and reserved_ok(value):
+                    done = True
+                    if keep:
+                        event = Stats(index, value)
+            if not done:
                 self.lines = index - 1
                 self._line(line, out)
-            else:
+            elif event is not None:
                 self.events += 1
                 out.append(event)
                 if self.on_event is not None:
                     self.on_event(event)
-        total_lines = len(lines)
-        self.lines = base + total_lines
-        self.log_lines += total_lines - matched
+            else:
+                self.events += 1
+        self.lines = base + len(lines)
+        self.log_lines += len(lines) - len(hits)
 
     def _reserved_ok(self, value: dict[str, Any]) -> bool:
-        """Reserved STATS keys have their schema types (the compiled fast check)."""
-        reserved = self._reserved
-        for key, v in value.items():
-            spec = reserved.get(key)
-            if spec is None:
-                continue
-            types, low, integral = spec
+        """Reserved STATS keys have their schema types (the compiled fast check).
+
+        A lane prints the same keys tick after tick, so the reserved keys of each
+        key sequence are looked up once and kept as a small plan.
+        """
+        keys = tuple(value)
+        plan = self._plans.get(keys)
+        if plan is None:
+            plan = tuple((k, *self._reserved[k]) for k in keys if k in self._reserved)
+            if len(self._plans) < 256:
+                self._plans[keys] = plan
+        for key, types, low, integral in plan:
+            v = value[key]
             if type(v) not in types or (integral and type(v) is float and not v.is_integer()):
                 return False
             if low is not None and v < low:
@@ -309,6 +327,8 @@ class ProtocolParser:
 
     def _emit(self, event: Event, out: list[Event]) -> None:
         self.events += 1
+        if not self.keep_events:
+            return
         out.append(event)
         if self.on_event is not None:
             self.on_event(event)

@@ -170,3 +170,19 @@ def test_never_raises_and_classifies_every_line(data: bytes) -> None:
     }
     event_lines = {e.line for e in events}
     assert parser.log_lines + len(event_lines | line_findings) <= parser.lines
+
+
+@settings(max_examples=200, deadline=None)
+@given(protocolish, st.lists(st.integers(0, 10_000), max_size=6))
+def test_findings_only_mode_agrees_with_the_event_mode(lines: list[bytes], cuts: list[int]) -> None:
+    data = _joined(lines)
+    full, lean = ProtocolParser(), ProtocolParser(keep_events=False)
+    emitted = []
+    for piece in _split_points(data, cuts):
+        emitted += full.feed(piece)
+        assert lean.feed(piece) == []
+    full.close(), lean.close()
+    assert lean.findings == full.findings
+    assert (lean.lines, lean.log_lines, lean.events) == (full.lines, full.log_lines, full.events)
+    assert lean.last_progress == full.last_progress
+    assert lean.results() == full.results()

@@ -36,7 +36,7 @@ def verify_log(
 
 
 def _parse(stream: BinaryIO, location: str, allow_incomplete: bool, max_line: int) -> list[Result]:
-    parser = ProtocolParser(max_line)
+    parser = ProtocolParser(max_line, keep_events=False)
     while chunk := stream.read(READ_BYTES):
         parser.feed(chunk)
     return parser.results(success=not allow_incomplete, location=location)
