@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 from contracts import load_catalogue
 from harness.results import Result, Severity
@@ -104,6 +105,15 @@ class Checklist:
             found.append(r.result("fail", message, location or self.location))
         else:
             self._dropped[rule_id] = self._dropped.get(rule_id, 0) + 1
+
+    def require_file(self, rule_id: str, path: Path, what: str) -> bool:
+        """Check that ``path`` is a regular file; otherwise fail ``rule_id`` and skip the rest."""
+        if path.is_file():
+            self.checked(rule_id)
+            return True
+        self.fail(rule_id, f"{path} {'is not a regular file' if path.exists() else 'does not exist'}")
+        self.skip_rest(f"there is no {what}")
+        return False
 
     def failed(self, rule_id: str) -> bool:
         return rule_id in self._fails

@@ -93,11 +93,8 @@ def verify_dataset(path: str | os.PathLike[str], root: str | os.PathLike[str] | 
     """Check a dataset manifest and its audio under ``root`` (default: the manifest's folder)."""
     path = Path(path)
     checks = Checklist("dataset", str(path))
-    if not path.is_file():
-        checks.fail("DATASET-present", f"{path} {'is not a regular file' if path.exists() else 'does not exist'}")
-        checks.skip_rest("there is no dataset manifest")
+    if not checks.require_file("DATASET-present", path, "dataset manifest"):
         return checks.results()
-    checks.checked("DATASET-present")
     try:
         doc = load_dataset_manifest(path)
     except (ManifestError, OSError) as exc:

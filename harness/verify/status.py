@@ -32,11 +32,8 @@ def verify_status(path: str | os.PathLike[str], root: str | os.PathLike[str] | N
     """
     path = Path(path)
     checks = Checklist("status", str(path))
-    if not path.is_file():
-        checks.fail("STATUS-present", f"{path} {'is not a regular file' if path.exists() else 'does not exist'}")
-        checks.skip_rest("there is no train_status document")
+    if not checks.require_file("STATUS-present", path, "train_status document"):
         return checks.results()
-    checks.checked("STATUS-present")
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
         try:
