@@ -10,6 +10,7 @@ from typing import Any
 
 from harness.certify import certificate_block
 from harness.report.escape import html as h
+from harness.report.tables import ARTIFACT_HEAD, RUN_HEAD, CellStyle, artifact_rows, run_rows
 
 CSS = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1150px;color:#222}
@@ -31,10 +32,7 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _tri(value: Any) -> str:
-    if value is None:
-        return "—"
-    return "true" if value else '<span class="bad">false</span>'
+STYLE = CellStyle(text=h, code=lambda v: f"<code>{h(v)}</code>", bad=lambda v: f'<span class="bad">{v}</span>')
 
 
 def render(doc: dict[str, Any], pictures: dict[int, dict[str, str | None]]) -> str:
@@ -69,38 +67,14 @@ def h_block(doc: dict[str, Any]) -> str:
 
 
 def _runs(doc: dict[str, Any]) -> str:
-    rows = [
-        [
-            str(r["runId"]),
-            h(r["lane"] or "—"),
-            h((r["commit"] or "—")[:12]),
-            h(r["verdict"]),
-            f"<code>{h(r['certificateHash'])}</code>",
-            _tri(r["integrityOk"]),
-            "yes" if r["gated"] else "",
-        ]
-        for r in doc["runs"]
-    ]
     problems = "".join(f'<p class="bad">Ledger problem: {h(p)}</p>' for p in doc["ledger"]["problems"])
-    head = ["runId", "lane", "commit", "verdict", "certificateHash", "integrityOk (re-checked)", "gated"]
-    return _table(head, rows) + problems
+    return _table(RUN_HEAD, run_rows(doc, STYLE)) + problems
 
 
 def _artifacts(doc: dict[str, Any]) -> str:
     if not doc["artifacts"]:
         return "<p>(none)</p>"
-    rows = [
-        [
-            str(a["runId"]),
-            h(a["role"]),
-            h(a["path"]),
-            "yes" if a["exists"] else '<span class="bad">no</span>',
-            "" if a["bytes"] is None else str(a["bytes"]),
-            f"<code>{h(a['sha256'])}</code>" if a["sha256"] else "",
-        ]
-        for a in doc["artifacts"]
-    ]
-    return _table(["runId", "role", "path", "exists", "bytes", "sha256"], rows)
+    return _table(ARTIFACT_HEAD, artifact_rows(doc, STYLE))
 
 
 def _findings(items: list[dict[str, Any]], title: str, *, waived: bool) -> str:

@@ -6,6 +6,7 @@ from typing import Any
 
 from harness.certify import certificate_block
 from harness.report.escape import flat, md
+from harness.report.tables import ARTIFACT_HEAD, RUN_HEAD, CellStyle, artifact_rows, run_rows
 
 
 def _table(head: list[str], rows: list[list[str]]) -> list[str]:
@@ -14,8 +15,7 @@ def _table(head: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def _tri(value: Any) -> str:
-    return "—" if value is None else ("true" if value else "false")
+STYLE = CellStyle(text=md, code=lambda v: f"`{v}`", bad=lambda v: f"**{v}**")
 
 
 def decision_block(doc: dict[str, Any]) -> str:
@@ -46,34 +46,12 @@ def render(doc: dict[str, Any]) -> str:
         "## 1. Runs",
         "",
     ]
-    rows = [
-        [
-            str(r["runId"]),
-            md(r["lane"] or "—"),
-            md((r["commit"] or "—")[:12]),
-            r["verdict"],
-            f"`{r['certificateHash']}`",
-            _tri(r["integrityOk"]),
-            "yes" if r["gated"] else "",
-        ]
-        for r in doc["runs"]
-    ]
-    out += _table(["runId", "lane", "commit", "verdict", "certificateHash", "integrityOk (re-checked)", "gated"], rows)
+    out += _table(RUN_HEAD, run_rows(doc, STYLE))
     for p in doc["ledger"]["problems"]:
         out.append(f"\n**Ledger problem:** {md(p)}")
     out += ["", "## 2. Artifacts of the gated runs", ""]
-    rows = [
-        [
-            str(a["runId"]),
-            md(a["role"]),
-            md(a["path"]),
-            "yes" if a["exists"] else "**no**",
-            "" if a["bytes"] is None else str(a["bytes"]),
-            f"`{a['sha256']}`" if a["sha256"] else "",
-        ]
-        for a in doc["artifacts"]
-    ]
-    out += _table(["runId", "role", "path", "exists", "bytes", "sha256"], rows) if rows else ["(none)"]
+    rows = artifact_rows(doc, STYLE)
+    out += _table(ARTIFACT_HEAD, rows) if rows else ["(none)"]
     out += ["", f"## 3. {doc['decision']['verdict']}", ""]
     out += _findings(doc["decision"]["blockers"], "Blockers", waived=False)
     out += _findings(doc["decision"]["waived"], "Waived (not blocking)", waived=True)
